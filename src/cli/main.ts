@@ -1,0 +1,63 @@
+#!/usr/bin/env node
+/** The `tsms` command: OVMS's command line, same flags, messages and exit codes (SPEC §1). */
+import { parseCommandLine, UsageError } from './args.js';
+import { createLogger } from '../core/logger.js';
+import { startTsms } from '../server.js';
+
+/** EX_USAGE, as OVMS exits on a bad command line. */
+const EXIT_USAGE = 64;
+
+async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseCommandLine(argv);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`${err.message}\n`);
+      return EXIT_USAGE;
+    }
+    throw err;
+  }
+  if (parsed.action !== 'serve') {
+    process.stdout.write(parsed.text);
+    return 0;
+  }
+  const config = parsed.config;
+  const logger = createLogger(config.logLevel, config.logPath);
+  let server;
+  try {
+    server = await startTsms(config, logger);
+  } catch (err) {
+    logger.error({ err }, `Server failed to start: ${(err as Error).message}`);
+    logger.flush();
+    return 1;
+  }
+  return new Promise<number>((resolve) => {
+    const onSignal = (signal: string) => {
+      logger.info(`Received ${signal}`);
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+      server.shutdown().then(
+        () => resolve(0),
+        (err: unknown) => {
+          logger.error({ err }, 'Error during shutdown');
+          resolve(1);
+        },
+      );
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+    // Pending timers (pollers, keep-alive sockets) must not keep a finished server alive.
+    setTimeout(() => process.exit(code), 200).unref();
+  },
+  (err: unknown) => {
+    process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);

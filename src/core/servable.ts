@@ -1,0 +1,63 @@
+import type { TensorMap, TensorSpec } from './tensor.js';
+
+export interface InferOptions {
+  /** Aborted when the client goes away or its deadline passes. */
+  readonly signal?: AbortSignal;
+  /** Output names to compute and return; all outputs when absent (TFS output_filter, KServe outputs). */
+  readonly outputs?: readonly string[];
+}
+
+/**
+ * Anything a client can call by name: a model version, and later a pipeline. Protocols see only
+ * this; they never know which runtime or graph sits behind it.
+ */
+export interface Servable {
+  readonly name: string;
+  readonly version: number;
+  readonly inputs: readonly TensorSpec[];
+  readonly outputs: readonly TensorSpec[];
+  /**
+   * Inputs have already been validated against `inputs` by serving/validation.ts (the caller does
+   * it, so every protocol gets the same OVMS messages). Resolves with the requested outputs.
+   */
+  infer(inputs: TensorMap, options?: InferOptions): Promise<TensorMap>;
+}
+
+/** TensorFlow Serving's ModelVersionStatus.State numbers (SPEC §4.3). */
+export enum ModelState {
+  START = 10,
+  LOADING = 20,
+  AVAILABLE = 30,
+  UNLOADING = 40,
+  END = 50,
+}
+
+/** tensorflow.error.Code values used in version status (OK, UNKNOWN for failed loads, FAILED_PRECONDITION). */
+export enum VersionErrorCode {
+  OK = 0,
+  UNKNOWN = 2,
+  FAILED_PRECONDITION = 9,
+}
+
+export interface VersionStatus {
+  readonly version: number;
+  readonly state: ModelState;
+  readonly errorCode: VersionErrorCode;
+  /** OVMS prints the code's name here ("OK", "UNKNOWN"); `detail` keeps the real reason for logs and /v1/config. */
+  readonly errorMessage: string;
+  readonly detail?: string;
+}
+
+/** What every protocol front end needs from the serving layer. */
+export interface ServableRegistry {
+  /**
+   * The servable for a request. `version` 0/undefined means the default (highest AVAILABLE).
+   * With `waitForLoading`, a version still LOADING is waited for (Predict does, up to 10 s);
+   * otherwise it fails at once with "not loaded yet" (metadata does).
+   */
+  getServable(name: string, version?: number, options?: { waitForLoading?: boolean; signal?: AbortSignal }): Promise<Servable>;
+  /** Version statuses in ascending version order; throws NOT_FOUND errors as OVMS does. */
+  getStatus(name: string, version?: number): VersionStatus[];
+  /** Names of all models (and later pipelines) known to the server, including retired ones. */
+  names(): string[];
+}
