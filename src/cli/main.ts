@@ -1,8 +1,6 @@
 #!/usr/bin/env node
 /** The `tsms` command: OVMS's command line, same flags, messages and exit codes (SPEC §1). */
 import { parseCommandLine, UsageError } from './args.js';
-import { createLogger } from '../core/logger.js';
-import { startTsms } from '../server.js';
 
 /** EX_USAGE, as OVMS exits on a bad command line. */
 const EXIT_USAGE = 64;
@@ -22,9 +20,12 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(parsed.text);
     return 0;
   }
+  // Loaded only to serve, so --help and usage errors never pay for (or depend on) the server modules.
+  const [{ createLogger }, { startTsms }] = await Promise.all([import('../core/logger.js'), import('../server.js')]);
   const config = parsed.config;
   const logger = createLogger(config.logLevel, config.logPath);
-  let server;
+  for (const warning of parsed.warnings ?? []) logger.warn(warning);
+  let server: Awaited<ReturnType<typeof startTsms>>;
   try {
     server = await startTsms(config, logger);
   } catch (err) {

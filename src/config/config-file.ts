@@ -1,6 +1,24 @@
-// PLACEHOLDER (replaced by the CLI/config work): minimal config.json reading with the agreed signature.
+/**
+ * Reads a config.json (SPEC §2) into a ModelListConfig. Side-effect free: it reads the one file
+ * and returns data; loading models, retries and logging belong to the caller.
+ *
+ * - Unreadable file → ConfigFileError CONFIG_FILE_INVALID.
+ * - Not JSON, or any schema violation (unknown key anywhere, missing/mistyped key) → JSON_INVALID
+ *   for the whole file, with the offending JSON pointer in the message.
+ * - A model entry with bad contents (shape text, layout, plugin_config, version policy, nireq too
+ *   high, stateful-only keys on a non-stateful model, `..` in base_path, duplicate name) is put in
+ *   `rejected` with its reason and the other entries still load.
+ * - A relative local `base_path` is resolved against the config file's folder (as OVMS does since
+ *   2022); absolute paths and `s3://`, `gs://`, `az://`, … URLs are kept as written.
+ */
 import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import type { ModelConfig, ModelListConfig } from './types.js';
+import { validateConfigJson } from './schema.js';
+import {
+  DEFAULT_VERSION_POLICY, MAX_UINT32, SettingError, checkNireq, parseBatchSize, parseLayoutValue,
+  parsePluginConfig, parseShapeValue, parseVersionPolicy, resolveBasePath,
+} from './model-settings.js';
 
 export class ConfigFileError extends Error {
   constructor(readonly kind: 'CONFIG_FILE_INVALID' | 'JSON_INVALID', message: string) {
@@ -10,26 +28,165 @@ export class ConfigFileError extends Error {
 }
 
 /** Reads and validates a config.json. Throws ConfigFileError for an unreadable file or invalid JSON/schema. */
-export async function loadModelListConfig(path: string): Promise<ModelListConfig> {
+export async function loadModelListConfig(configPath: string): Promise<ModelListConfig> {
+  const absolute = path.resolve(configPath);
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = await readFile(absolute, 'utf8');
   } catch {
     throw new ConfigFileError('CONFIG_FILE_INVALID', 'Config file not found or cannot open.');
   }
-  return parseModelListConfig(text);
+  return parseModelListConfig(text, { configDir: path.dirname(absolute) });
 }
 
-export function parseModelListConfig(text: string): ModelListConfig {
-  let json: { model_config_list?: { config: { name: string; base_path: string } }[] };
-  try {
-    json = JSON.parse(text);
-  } catch {
-    throw new ConfigFileError('JSON_INVALID', 'Configuration file is not in valid configuration format');
-  }
-  const models: ModelConfig[] = (json.model_config_list ?? []).map(({ config }) => ({
-    name: config.name, basePath: config.base_path, versionPolicy: { kind: 'latest', numVersions: 1 },
-    nireq: 0, targetDevice: 'CPU', pluginConfig: {}, stateful: false,
-  }));
-  return { models, rejected: [] };
+export interface ParseOptions {
+  /** Folder relative base paths are resolved against (default: the current directory). */
+  readonly configDir?: string;
 }
+
+type Json = Record<string, unknown>;
+type Rejected = ModelListConfig['rejected'][number];
+type Warning = NonNullable<ModelListConfig['warnings']>[number];
+
+export function parseModelListConfig(text: string, options: ParseOptions = {}): ModelListConfig {
+  let json: unknown;
+  try {
+    json = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+  } catch (err) {
+    throw new ConfigFileError('JSON_INVALID', `Configuration file is not a valid JSON file: ${(err as Error).message}`);
+  }
+  const problem = validateConfigJson(json);
+  if (problem !== undefined) {
+    throw new ConfigFileError('JSON_INVALID', `Configuration file is not in valid configuration format: ${problem}`);
+  }
+  const doc = json as Json;
+  const configDir = path.resolve(options.configDir ?? '.');
+
+  const models: ModelConfig[] = [];
+  const rejected: Rejected[] = [];
+  const warnings: Warning[] = [];
+  const taken = new Set<string>();
+  (doc['model_config_list'] as { config: Json }[]).forEach(({ config }, index) => {
+    const name = config['name'] as string;
+    const entryWarnings: string[] = [];
+    let model: ModelConfig;
+    try {
+      model = modelFromConfig(config, configDir, entryWarnings);
+    } catch (err) {
+      if (!(err instanceof SettingError)) throw err;
+      rejected.push({ index, name, reason: err.message, status: err.status });
+      return;
+    }
+    // As OVMS: an entry that failed to parse does not claim its name; the first valid one wins.
+    if (taken.has(name)) {
+      rejected.push({
+        index, name, status: 'MODEL_NAME_OCCUPIED',
+        reason: `Duplicated model names: ${name} defined in config file. Only first definition will be loaded.`,
+      });
+      return;
+    }
+    taken.add(name);
+    models.push(model);
+    for (const message of entryWarnings) warnings.push({ index, name, message });
+  });
+
+  const monitoring = doc['monitoring'] as { metrics: { enable: boolean; metrics_list?: string[] } } | undefined;
+  return {
+    models,
+    rejected,
+    warnings,
+    configDir,
+    pipelines: (doc['pipeline_config_list'] as unknown[] | undefined) ?? [],
+    customNodeLibraries: (doc['custom_node_library_config_list'] as unknown[] | undefined) ?? [],
+    customLoaders: (doc['custom_loader_config_list'] as unknown[] | undefined) ?? [],
+    ...(monitoring && {
+      metrics: {
+        enable: monitoring.metrics.enable,
+        ...(monitoring.metrics.metrics_list && { list: monitoring.metrics.metrics_list }),
+      },
+    }),
+  };
+}
+
+/** One schema-valid `config` object → ModelConfig; throws SettingError for a bad entry. */
+function modelFromConfig(c: Json, configDir: string, warnings: string[]): ModelConfig {
+  const name = c['name'] as string;
+  if (name === '') throw new SettingError('MODEL_CONFIG_INVALID', 'model name is empty');
+  const basePath = resolveBasePath(c['base_path'] as string, configDir);
+
+  let batchSize: ModelConfig['batchSize'];
+  if (c['batch_size'] !== undefined) {
+    const parsed = parseBatchSize(c['batch_size']);
+    batchSize = parsed.value;
+    warnings.push(...parsed.warnings);
+  }
+
+  const nireq = checkNireq((c['nireq'] as number | undefined) ?? 0);
+
+  let shape: ModelConfig['shape'];
+  if (c['shape'] !== undefined) {
+    const parsed = parseShapeValue(c['shape']);
+    shape = parsed.value;
+    warnings.push(...parsed.warnings);
+  }
+
+  let layout: ModelConfig['layout'];
+  if (c['layout'] !== undefined) {
+    const parsed = parseLayoutValue(c['layout']);
+    layout = parsed.value;
+    warnings.push(...parsed.warnings);
+  }
+
+  const pluginConfig = c['plugin_config'] !== undefined ? parsePluginConfig(c['plugin_config']) : {};
+
+  const stateful = (c['stateful'] as boolean | undefined) ?? false;
+  for (const key of ['low_latency_transformation', 'idle_sequence_cleanup', 'max_sequence_number']) {
+    if (c[key] !== undefined && !stateful) throw new SettingError('INVALID_NON_STATEFUL_MODEL_PARAMETER', key);
+  }
+  const maxSequenceNumber = c['max_sequence_number'] as number | undefined;
+  if (maxSequenceNumber !== undefined && maxSequenceNumber > MAX_UINT32) {
+    throw new SettingError('INVALID_MAX_SEQUENCE_NUMBER', `${maxSequenceNumber} exceeds ${MAX_UINT32}`);
+  }
+
+  let versionPolicy = DEFAULT_VERSION_POLICY;
+  if (c['model_version_policy'] !== undefined) {
+    const parsed = parseVersionPolicy(c['model_version_policy']);
+    versionPolicy = parsed.value;
+    warnings.push(...parsed.warnings);
+  }
+
+  const shapeSet = shape !== undefined && (typeof shape === 'string' || Array.isArray(shape) || Object.keys(shape).length > 0);
+  if (shapeSet && batchSize !== undefined) {
+    warnings.push('Both shape and batch size have been defined. Batch size parameter will be ignored.');
+    batchSize = undefined;
+  }
+
+  let customLoaderOptions: Record<string, string> | undefined;
+  if (c['custom_loader_options'] !== undefined) {
+    customLoaderOptions = Object.fromEntries(Object.entries(c['custom_loader_options'] as Json).map(([key, value]) => {
+      if (typeof value !== 'string') {
+        throw new SettingError('MODEL_CONFIG_INVALID', `custom_loader_options ${JSON.stringify(key)} must be a string`);
+      }
+      return [key, value];
+    }));
+  }
+
+  return {
+    name,
+    basePath,
+    versionPolicy,
+    nireq,
+    targetDevice: (c['target_device'] as string | undefined) ?? 'CPU',
+    pluginConfig,
+    stateful,
+    ...(batchSize !== undefined && { batchSize }),
+    ...(shape !== undefined && { shape }),
+    ...(layout !== undefined && { layout }),
+    ...(c['idle_sequence_cleanup'] !== undefined && { idleSequenceCleanup: c['idle_sequence_cleanup'] as boolean }),
+    ...(maxSequenceNumber !== undefined && { maxSequenceNumber }),
+    ...(c['low_latency_transformation'] !== undefined && { lowLatencyTransformation: c['low_latency_transformation'] as boolean }),
+    ...(c['allow_cache'] !== undefined && { allowCache: c['allow_cache'] as boolean }),
+    ...(customLoaderOptions && { customLoaderOptions }),
+  };
+}
+

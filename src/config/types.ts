@@ -22,6 +22,14 @@ export interface ModelConfig {
   readonly targetDevice: string;
   readonly pluginConfig: Readonly<Record<string, string>>;
   readonly stateful: boolean;
+  /** Stateful models only (defaults: true, 500, false); undefined when not given. */
+  readonly idleSequenceCleanup?: boolean;
+  readonly maxSequenceNumber?: number;
+  readonly lowLatencyTransformation?: boolean;
+  /** config.json `allow_cache` (2022.x): force the model cache even with auto shape/batch. */
+  readonly allowCache?: boolean;
+  /** config.json `custom_loader_options` (raw; contains `loader_name`). */
+  readonly customLoaderOptions?: Readonly<Record<string, string>>;
 }
 
 export type LogLevel = 'TRACE' | 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR';
@@ -40,10 +48,35 @@ export interface ServerConfig {
   readonly configPath?: string;
   /** Single-model mode: the one model given by --model_name/--model_path. */
   readonly model?: ModelConfig;
+  /** Stateful sequence cleaner interval; 0 disables (default 5). */
+  readonly sequenceCleanerPollWaitMinutes?: number;
+  /** --cpu_extension: a custom-op shared library (checked to exist). */
+  readonly cpuExtension?: string;
+  /** --grpc_channel_arguments `k=v,k2=v2`; values that parse as integers are numbers. */
+  readonly grpcChannelArguments?: Readonly<Record<string, string | number>>;
+  /** --metrics_enable (2022.2+); requires a REST port. */
+  readonly metricsEnable?: boolean;
+  /** --metrics_list (comma separated names); only with --metrics_enable. */
+  readonly metricsList?: readonly string[];
+  /** --cache_dir: model cache folder. */
+  readonly cacheDir?: string;
 }
 
 /** What a config.json yields: the valid model entries and a list of skipped ones with reasons. */
 export interface ModelListConfig {
   readonly models: readonly ModelConfig[];
-  readonly rejected: readonly { readonly name?: string; readonly index: number; readonly reason: string }[];
+  /** Skipped model entries; `status` is OVMS's status name (e.g. SHAPE_WRONG_FORMAT, MODEL_NAME_OCCUPIED). */
+  readonly rejected: readonly { readonly name?: string; readonly index: number; readonly reason: string; readonly status?: string }[];
+  /** Non-fatal notes on accepted entries (OVMS logs these as warnings). */
+  readonly warnings?: readonly { readonly name?: string; readonly index: number; readonly message: string }[];
+  /** Absolute folder of the config file: relative paths in it are resolved against this. */
+  readonly configDir?: string;
+  /** `pipeline_config_list` entries, schema-validated but otherwise raw. */
+  readonly pipelines?: readonly unknown[];
+  /** `custom_node_library_config_list` entries (`{name, base_path}`), raw. */
+  readonly customNodeLibraries?: readonly unknown[];
+  /** `custom_loader_config_list` entries, raw. */
+  readonly customLoaders?: readonly unknown[];
+  /** `monitoring.metrics` (2022.2+). */
+  readonly metrics?: { readonly enable: boolean; readonly list?: readonly string[] };
 }
