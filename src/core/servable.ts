@@ -17,8 +17,10 @@ export interface Servable {
   readonly inputs: readonly TensorSpec[];
   readonly outputs: readonly TensorSpec[];
   /**
-   * Inputs have already been validated against `inputs` by serving/validation.ts (the caller does
-   * it, so every protocol gets the same OVMS messages). Resolves with the requested outputs.
+   * Validates `inputs` against `inputs` with serving/validation.ts first (a model version does it
+   * inside infer, so every protocol gets the same OVMS messages without calling it), and refuses
+   * work once the version is retiring. Resolves with the requested outputs (unknown name →
+   * INVALID_OUTPUT_NAME).
    */
   infer(inputs: TensorMap, options?: InferOptions): Promise<TensorMap>;
 }

@@ -1,0 +1,311 @@
+/**
+ * One version of one model: its state machine (SPEC §4.3), the loaded runtime model, and the
+ * requests running on it. This is the Servable protocols call.
+ *
+ *   START → LOADING → AVAILABLE → UNLOADING → END
+ *              ↑ a failed load stays here with error UNKNOWN; END can be loaded again.
+ */
+import type { Logger } from 'pino';
+import type { ModelConfig } from '../config/types.js';
+import { ServingError, servingError } from '../core/errors.js';
+import { type InferOptions, ModelState, type Servable, VersionErrorCode, type VersionStatus } from '../core/servable.js';
+import type { TensorMap, TensorSpec } from '../core/tensor.js';
+import type { LoadedModel, ModelFormat } from '../runtime/engine.js';
+import { pickVersionFiles } from '../repository/model-files.js';
+import type { Storage } from '../storage/storage.js';
+import { runtimeOptions } from './load-settings.js';
+import { validateInputs } from './validation.js';
+
+/** Where and how to load a version. */
+export interface VersionSource {
+  readonly config: ModelConfig;
+  readonly storage: Storage;
+  /** The version folder, as a storage path. */
+  readonly dir: string;
+  readonly formats: readonly ModelFormat[];
+  /** Fingerprint of the folder when the load started; kept on failure to avoid retrying unchanged files. */
+  readonly signature?: string;
+}
+
+/** A loaded model plus the requests using it, so it is closed only once they are done. */
+class Lease {
+  private active = 0;
+  private idleWaiters: (() => void)[] = [];
+  readonly allOutputs: readonly string[];
+
+  constructor(readonly model: LoadedModel, private readonly releaseFiles: () => Promise<void>) {
+    this.allOutputs = model.outputs.map((o) => o.name);
+  }
+
+  enter(): void {
+    this.active++;
+  }
+
+  exit(): void {
+    if (--this.active === 0) for (const w of this.idleWaiters.splice(0)) w();
+  }
+
+  /** Waits for in-flight requests, then frees the runtime model and any downloaded files. */
+  async close(logger: Logger): Promise<void> {
+    if (this.active > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    try {
+      await this.model.close();
+    } catch (err) {
+      logger.error({ err }, 'Error while closing a model version');
+    }
+    try {
+      await this.releaseFiles();
+    } catch (err) {
+      logger.error({ err }, 'Error while removing a model version\'s local files');
+    }
+  }
+}
+
+const stateName = (s: ModelState) => ModelState[s];
+
+export class ModelVersion implements Servable {
+  private _state = ModelState.START;
+  private errorCode = VersionErrorCode.OK;
+  private detail: string | undefined;
+  private lease: Lease | undefined;
+  /** A load or retire is running (a waiting request should keep waiting). */
+  private busy = false;
+  /** Load/retire operations on this version run one after another. */
+  private queue: Promise<unknown> = Promise.resolve();
+  private listeners = new Set<() => void>();
+  private readonly log: Logger;
+  /** Without this version's bindings: the runtime adds its own model/version fields. */
+  private readonly runtimeLogger: Logger;
+  /** Settings of the last load attempt. */
+  private _config: ModelConfig | undefined;
+  /** Folder fingerprint of the last failed load. */
+  private _failedSignature: string | undefined;
+
+  constructor(
+    readonly name: string,
+    readonly version: number,
+    logger: Logger,
+    /** Called after every state change (the model recomputes its default version). */
+    private readonly onChange: (v: ModelVersion) => void = () => {},
+  ) {
+    this.log = logger.child({ model: name, version });
+    this.runtimeLogger = logger;
+    this.logState();
+  }
+
+  get state(): ModelState {
+    return this._state;
+  }
+
+  get config(): ModelConfig | undefined {
+    return this._config;
+  }
+
+  /** The last load attempt failed (state LOADING, error UNKNOWN). */
+  get failed(): boolean {
+    return this._state === ModelState.LOADING && this.errorCode === VersionErrorCode.UNKNOWN;
+  }
+
+  get failedSignature(): string | undefined {
+    return this._failedSignature;
+  }
+
+  /** UNLOADING or END: retired, or on its way there. */
+  get retired(): boolean {
+    return this._state === ModelState.UNLOADING || this._state === ModelState.END;
+  }
+
+  get inputs(): readonly TensorSpec[] {
+    return this.lease?.model.inputs ?? [];
+  }
+
+  get outputs(): readonly TensorSpec[] {
+    return this.lease?.model.outputs ?? [];
+  }
+
+  status(): VersionStatus {
+    return {
+      version: this.version,
+      state: this._state,
+      errorCode: this.errorCode,
+      errorMessage: VersionErrorCode[this.errorCode],
+      ...(this.detail !== undefined ? { detail: this.detail } : {}),
+    };
+  }
+
+  /**
+   * Loads (or reloads with new settings) from `source`. An AVAILABLE version keeps serving on its
+   * old runtime model until the new one is ready. Resolves false when loading failed; the version
+   * then stays LOADING with error UNKNOWN and the reason in `detail`.
+   */
+  load(source: VersionSource): Promise<boolean> {
+    return this.enqueue(() => this.doLoad(source));
+  }
+
+  /** UNLOADING (new requests refused) → wait for in-flight requests → close → END. */
+  retire(): Promise<void> {
+    return this.enqueue(() => this.doRetire());
+  }
+
+  async infer(inputs: TensorMap, options: InferOptions = {}): Promise<TensorMap> {
+    const lease = this.lease;
+    if (this._state !== ModelState.AVAILABLE || !lease) throw this.notServingError();
+    lease.enter();
+    try {
+      validateInputs(lease.model.inputs, inputs);
+      const outputNames = selectOutputs(lease, options.outputs);
+      if (options.signal?.aborted) throw servingError('REQUEST_CANCELLED');
+      return await lease.model.run(inputs, outputNames, options.signal);
+    } catch (err) {
+      if (err instanceof ServingError) throw err;
+      if (options.signal?.aborted) throw servingError('REQUEST_CANCELLED');
+      this.log.error({ err }, 'Inference failed');
+      const e = servingError('INTERNAL_INFERENCE_ERROR');
+      (e as { cause?: unknown }).cause = err;
+      throw e;
+    } finally {
+      lease.exit();
+    }
+  }
+
+  /**
+   * This version once it is AVAILABLE. A version still loading is waited for up to `waitMs`
+   * (0: not at all), woken by state changes rather than polling. A failed load with no retry
+   * running fails at once: waiting could not change anything.
+   */
+  async whenAvailable(waitMs: number, signal?: AbortSignal): Promise<ModelVersion> {
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      if (this._state === ModelState.AVAILABLE) return this;
+      if (this.retired) throw servingError('MODEL_VERSION_NOT_LOADED_ANYMORE');
+      const remaining = deadline - Date.now();
+      if (remaining <= 0 || (this.failed && !this.busy)) throw servingError('MODEL_VERSION_NOT_LOADED_YET');
+      await this.nextChange(remaining, signal);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  private enqueue<T>(op: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(op);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async doLoad(source: VersionSource): Promise<boolean> {
+    const { config, storage, dir, formats } = source;
+    const previous = this.lease;
+    const reloading = previous !== undefined && this._state === ModelState.AVAILABLE;
+    this._config = config;
+    this.busy = true;
+    // A retry of a failed load keeps reporting the failure until it succeeds, so a broken version
+    // polled every second does not flood the log with LOADING lines.
+    if (!reloading && !this.failed) this.setState(ModelState.LOADING, VersionErrorCode.OK);
+    else if (reloading) this.log.info(`Reloading model: ${this.name} version: ${this.version} with new settings`);
+    let local: { path: string; release(): Promise<void> } | undefined;
+    try {
+      const picked = await pickVersionFiles(storage, dir, formats);
+      local = await storage.localize(dir);
+      const model = await picked.format.load({
+        modelName: this.name,
+        version: this.version,
+        dir: local.path,
+        files: picked.files,
+        options: runtimeOptions(config),
+        logger: this.runtimeLogger,
+      });
+      this.lease = new Lease(model, local.release.bind(local));
+      this._failedSignature = undefined;
+      this.busy = false;
+      this.setState(ModelState.AVAILABLE, VersionErrorCode.OK);
+      if (reloading) await previous.close(this.log);
+      return true;
+    } catch (err) {
+      await local?.release().catch(() => undefined);
+      const reason = (err as Error)?.message ?? String(err);
+      this._failedSignature = source.signature;
+      this.busy = false;
+      // On a failed reload the old runtime model goes too: it was built with the old settings, and
+      // OVMS does not keep serving it either.
+      if (reloading) this.lease = undefined;
+      this.setState(ModelState.LOADING, VersionErrorCode.UNKNOWN, reason);
+      if (reloading) await previous.close(this.log);
+      return false;
+    }
+  }
+
+  private async doRetire(): Promise<void> {
+    if (this.retired) return;
+    this.busy = true;
+    this.setState(ModelState.UNLOADING, VersionErrorCode.OK);
+    const lease = this.lease;
+    this.lease = undefined;
+    if (lease) await lease.close(this.log);
+    this.busy = false;
+    this.setState(ModelState.END, VersionErrorCode.OK);
+  }
+
+  private setState(state: ModelState, errorCode: VersionErrorCode, detail?: string): void {
+    const same = state === this._state && errorCode === this.errorCode && detail === this.detail;
+    this._state = state;
+    this.errorCode = errorCode;
+    this.detail = detail;
+    if (same) {
+      this.log.debug(`Model: ${this.name} version: ${this.version} still ${stateName(state)}${detail ? `: ${detail}` : ''}`);
+    } else {
+      this.logState();
+    }
+    this.notify();
+  }
+
+  private notify(): void {
+    this.onChange(this);
+    for (const l of [...this.listeners]) l();
+  }
+
+  /** OVMS's status-change line, with the failure reason when there is one. */
+  private logState(): void {
+    const line = `STATUS CHANGE: Version ${this.version} of model ${this.name} status change. New status: ( "state": "${stateName(this._state)}", "error_code": "${VersionErrorCode[this.errorCode]}" )`;
+    if (this.detail) this.log.error({ state: stateName(this._state), detail: this.detail }, `${line}; error: ${this.detail}`);
+    else this.log.info({ state: stateName(this._state) }, line);
+  }
+
+  private notServingError(): ServingError {
+    return this.retired ? servingError('MODEL_VERSION_NOT_LOADED_ANYMORE') : servingError('MODEL_VERSION_NOT_LOADED_YET');
+  }
+
+  /** Resolves on the next state change or after `ms`; rejects when `signal` aborts. */
+  private nextChange(ms: number, signal?: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      if (signal?.aborted) return reject(servingError('REQUEST_CANCELLED'));
+      const cleanup = () => {
+        clearTimeout(timer);
+        this.listeners.delete(done);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      const done = () => {
+        cleanup();
+        resolve();
+      };
+      const onAbort = () => {
+        cleanup();
+        reject(servingError('REQUEST_CANCELLED'));
+      };
+      // Not unref'd: someone awaits this answer, so the process must stay up to give it.
+      const timer = setTimeout(done, ms);
+      this.listeners.add(done);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+}
+
+/** The output names to compute: all of them, or the requested ones (each must exist). */
+function selectOutputs(lease: Lease, requested: readonly string[] | undefined): readonly string[] {
+  if (!requested || requested.length === 0) return lease.allOutputs;
+  const names: string[] = [];
+  for (const name of requested) {
+    if (!lease.allOutputs.includes(name)) throw servingError('INVALID_OUTPUT_NAME', `Unknown output: ${name}`);
+    if (!names.includes(name)) names.push(name);
+  }
+  return names;
+}

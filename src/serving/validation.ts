@@ -1,0 +1,86 @@
+/**
+ * Request inputs checked against a model's inputs, in OVMS's order and with its texts (SPEC §5
+ * decision table, §6.1 messages, §6.2 validation order). ModelVersion.infer calls this, so every
+ * protocol front end gets the same answers without doing anything.
+ *
+ * Order: input count → then per model input, sorted by name: present → no negative dims →
+ * precision → rank → batch (dim 0) → other dims → amount of data. First failure wins.
+ * A -1 in the model's shape accepts any size.
+ */
+import { dtypeInfo } from '../core/dtype.js';
+import { servingError } from '../core/errors.js';
+import { formatShape, type Tensor, type TensorMap, type TensorSpec } from '../core/tensor.js';
+
+export function validateInputs(specs: readonly TensorSpec[], inputs: TensorMap): void {
+  if (inputs.size !== specs.length) {
+    throw servingError('INVALID_NO_OF_INPUTS', `Expected: ${specs.length}; Actual: ${inputs.size}`);
+  }
+  for (const spec of sortedByName(specs)) {
+    const tensor = inputs.get(spec.name);
+    if (!tensor) throw servingError('INVALID_MISSING_INPUT', `Required input: ${spec.name}`);
+    validateInput(spec, tensor);
+  }
+}
+
+/** One input against its spec (all checks after "present"). */
+export function validateInput(spec: TensorSpec, tensor: Tensor): void {
+  const shape = tensor.shape;
+  for (const d of shape) {
+    if (d < 0) throw servingError('INVALID_SHAPE', `Negative dimension size is not acceptable: ${formatShape(shape)}`);
+  }
+  if (tensor.dtype !== spec.dtype) {
+    throw servingError('INVALID_PRECISION', `Expected: ${dtypeInfo(spec.dtype).ov}; Actual: ${dtypeInfo(tensor.dtype).ov}`);
+  }
+  const expected = spec.shape;
+  if (shape.length !== expected.length) {
+    throw servingError('INVALID_NO_OF_SHAPE_DIMENSIONS', `Expected: ${formatShape(expected)}; Actual: ${formatShape(shape)}`);
+  }
+  // Hostile dims (fractions, NaN, > 2^53) can never match the model; say so as a shape error.
+  for (const d of shape) {
+    if (!Number.isSafeInteger(d)) throw servingError('INVALID_SHAPE', `Expected: ${formatShape(expected)}; Actual: ${formatShape(shape)}`);
+  }
+  if (expected.length > 0 && expected[0]! >= 0 && shape[0] !== expected[0]) {
+    throw servingError('INVALID_BATCH_SIZE', `Expected: ${expected[0]}; Actual: ${shape[0]}`);
+  }
+  for (let i = 1; i < expected.length; i++) {
+    if (expected[i]! >= 0 && shape[i] !== expected[i]) {
+      throw servingError('INVALID_SHAPE', `Expected: ${formatShape(expected)}; Actual: ${formatShape(shape)}`);
+    }
+  }
+  validateDataLength(tensor);
+}
+
+/**
+ * The data must hold exactly as many elements as the shape says. Protocol decoders check this
+ * against the wire already; this is the last guard before the runtime reads memory by shape.
+ */
+export function validateDataLength(tensor: Tensor): void {
+  let count = 1;
+  for (const d of tensor.shape) {
+    count *= d;
+    if (!Number.isSafeInteger(count)) {
+      throw servingError('INVALID_SHAPE', `Tensor element count overflows: ${formatShape(tensor.shape)}`);
+    }
+  }
+  const actual = tensor.data.length;
+  if (actual === count) return;
+  const info = dtypeInfo(tensor.dtype);
+  // OVMS counts values for the types it receives as value lists (half_val, int_val, string_val)
+  // and bytes for tensor_content.
+  if (info.size === 0 || tensor.dtype === 'FP16' || tensor.dtype === 'UINT16') {
+    throw servingError('INVALID_VALUE_COUNT', `Expected: ${count}; Actual: ${actual}`);
+  }
+  throw servingError('INVALID_CONTENT_SIZE', `Expected: ${count * info.size} bytes; Actual: ${actual * info.size} bytes`);
+}
+
+const sortedCache = new WeakMap<readonly TensorSpec[], readonly TensorSpec[]>();
+
+/** Specs in name order (code-unit order: std::map's byte order for ASCII names), computed once per spec list. */
+function sortedByName(specs: readonly TensorSpec[]): readonly TensorSpec[] {
+  let sorted = sortedCache.get(specs);
+  if (!sorted) {
+    sorted = [...specs].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    sortedCache.set(specs, sorted);
+  }
+  return sorted;
+}
