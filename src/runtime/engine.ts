@@ -29,6 +29,19 @@ export interface LoadedModel {
   run(inputs: TensorMap, outputNames: readonly string[], signal?: AbortSignal): Promise<TensorMap>;
   /** Frees sessions; called after in-flight runs have finished. */
   close(): Promise<void>;
+
+  // Optional (other formats and test doubles may omit them): how the version executes, for
+  // logs, status and metrics (ovms_streams, ovms_infer_req_queue_size, ovms_infer_req_active).
+  /** 'inline' = on the event-loop thread; 'worker' = in worker threads, one session each. */
+  readonly executionMode?: 'inline' | 'worker';
+  /** Sessions that can run at the same time. */
+  readonly streams?: number;
+  /** Concurrent runs admitted (resolved: never 0). */
+  readonly nireq?: number;
+  /** Runs waiting for one of the nireq slots (live value). */
+  readonly queued?: number;
+  /** Runs holding a nireq slot (live value). */
+  readonly active?: number;
 }
 
 /** One model file format (onnx now, OpenVINO IR later) behind the same interface. */

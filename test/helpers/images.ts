@@ -1,8 +1,8 @@
 /** Image preprocessing for the real models in ../shared/models (as MODELS.md describes each). */
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 
 /** NCHW float32 from an RGB(or BGR) image already resized to w×h: (pixel - mean[c]) / std[c] on a 0..scale range. */
-async function toNchw(img: sharp.Sharp, w: number, h: number, opts: { bgr?: boolean; scale: number; mean: readonly number[]; std: readonly number[] }): Promise<Float32Array> {
+async function toNchw(img: Sharp, w: number, h: number, opts: { bgr?: boolean; scale: number; mean: readonly number[]; std: readonly number[] }): Promise<Float32Array> {
   const { data } = await img.removeAlpha().raw().toBuffer({ resolveWithObject: true });
   const out = new Float32Array(3 * h * w);
   const plane = h * w;

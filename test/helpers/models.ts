@@ -75,3 +75,30 @@ export function tempDir(prefix = 'tsms-test-'): { path: string; remove(): void }
   const p = mkdtempSync(path.join(tmpdir(), prefix));
   return { path: p, remove: () => rmSync(p, { recursive: true, force: true }) };
 }
+
+/**
+ * A deliberately slow model for in-flight and shutdown tests: y = x·W repeated `repeats` times on
+ * [size,size] matrices (about 2·size³·repeats FLOPs), then reduced to one row so responses stay small.
+ * The input is `x` FP32 [size,size]; the output `y` FP32 [1,size].
+ */
+export function slowModel(size = 384, repeats = 24): Uint8Array {
+  const w = new Float32Array(size * size);
+  // Scaled identity keeps values finite and the result predictable: y = x summed over rows.
+  for (let i = 0; i < size; i++) w[i * size + i] = 1;
+  const nodes = [];
+  let prev = 'x';
+  for (let r = 0; r < repeats; r++) {
+    nodes.push({ op: 'MatMul', inputs: [prev, 'w'], outputs: [`m${r}`] });
+    prev = `m${r}`;
+  }
+  nodes.push({ op: 'ReduceSum', inputs: [prev, 'axes'], outputs: ['y'], attributes: { keepdims: 1 } });
+  return buildOnnxModel({
+    inputs: [{ name: 'x', dtype: 'FP32', shape: [size, size] }],
+    outputs: [{ name: 'y', dtype: 'FP32', shape: [1, size] }],
+    initializers: [
+      { name: 'w', dtype: 'FP32', shape: [size, size], values: new Uint8Array(w.buffer) },
+      { name: 'axes', dtype: 'INT64', shape: [1], values: [0] },
+    ],
+    nodes,
+  });
+}

@@ -1,8 +1,23 @@
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import type { TensorMap } from '../../core/tensor.js';
-import type { LoadedModel, LoadRequest, ModelFormat } from '../engine.js';
-import { fromOrtTensor, specFromMetadata, toOrtTensor } from './tensor-convert.js';
+import type { Logger } from 'pino';
+import { ServingError, servingError } from '../../core/errors.js';
+import type { TensorSpec } from '../../core/tensor.js';
+import { usableCpus } from '../cpu.js';
+import type { LoadRequest, ModelFormat } from '../engine.js';
+import { InlineBackend, WorkerBackend } from './backends.js';
+import { OnnxModel } from './onnx-model.js';
+import {
+  EXECUTION_KEY, type ExecutionMode, type ExecutionPlan, INLINE_THRESHOLD_MS, checkTargetDevice, planExecution, sessionOptions,
+} from './session-options.js';
+import { specFromMetadata } from './tensor-convert.js';
+import type { WarmupResult } from './worker-messages.js';
+import { SessionWorker, WorkerInitError, WorkerPool } from './worker-pool.js';
+
+export { OnnxModel } from './onnx-model.js';
+
+/** Timed warm-up runs used to choose between inline and worker execution. */
+const WARMUP_RUNS = 8;
 
 /** ONNX models: the first `.onnx` file of a version folder (OVMS picks the first match too). */
 export const onnxFormat: ModelFormat = {
@@ -11,32 +26,132 @@ export const onnxFormat: ModelFormat = {
     const f = [...fileNames].sort().find((n) => n.toLowerCase().endsWith('.onnx'));
     return f ? [f] : undefined;
   },
-  async load(req: LoadRequest): Promise<LoadedModel> {
-    const file = path.join(req.dir, req.files[0]!);
-    const session = await ort.InferenceSession.create(file, {
-      intraOpNumThreads: 1,
-      interOpNumThreads: 1,
-      executionMode: 'sequential',
-      graphOptimizationLevel: 'all',
-      logSeverityLevel: 3,
-      extra: { session: { intra_op: { allow_spinning: '0' } } },
-    });
-    const inputs = session.inputMetadata.map(specFromMetadata);
-    const outputs = session.outputMetadata.map(specFromMetadata);
-    return {
-      inputs,
-      outputs,
-      async run(feeds: TensorMap, outputNames) {
-        const ortFeeds: Record<string, ort.Tensor> = {};
-        for (const [name, t] of feeds) ortFeeds[name] = toOrtTensor(t);
-        const result = await session.run(ortFeeds, outputNames as string[]);
-        const out: TensorMap = new Map();
-        for (const name of outputNames) out.set(name, fromOrtTensor(result[name]!));
-        return out;
-      },
-      async close() {
-        await session.release();
-      },
-    };
-  },
+  load: loadOnnx,
 };
+
+async function loadOnnx(req: LoadRequest): Promise<OnnxModel> {
+  checkTargetDevice(req.options.targetDevice);
+  const plan = planExecution(req.options, usableCpus());
+  const log = req.logger.child({ model: req.modelName, version: req.version });
+  if (plan.ignoredKeys.length > 0) log.warn({ keys: plan.ignoredKeys }, 'plugin_config keys not used by the onnxruntime CPU engine are ignored');
+  const file = path.join(req.dir, req.files[0]!);
+
+  const { loaded, reason } = plan.execution === 'inline'
+    ? await loadInline(file, plan, { decidedBy: `${EXECUTION_KEY}=inline` })
+    : await loadWithWorkers(file, plan, log);
+  log.info(
+    { execution: loaded.executionMode, streams: loaded.streams, intraOpThreads: loaded.intraOpThreads, nireq: loaded.nireq, ...reason },
+    loaded.executionMode === 'inline'
+      ? 'ONNX model version runs inline on the event-loop thread'
+      : `ONNX model version runs in ${loaded.streams} worker thread(s)`,
+  );
+  return loaded;
+}
+
+interface LoadOutcome {
+  readonly loaded: OnnxModel;
+  /** Why this execution mode was chosen, for the load log line. */
+  readonly reason: Record<string, unknown>;
+}
+
+async function loadInline(file: string, plan: ExecutionPlan, reason: Record<string, unknown>): Promise<LoadOutcome> {
+  const intraOpThreads = plan.inlineIntraOpThreads;
+  let session: ort.InferenceSession;
+  try {
+    ort.env.logLevel = 'error';
+    session = await ort.InferenceSession.create(file, sessionOptions(intraOpThreads));
+  } catch (err) {
+    throw loadError(file, err);
+  }
+  let specs: { inputs: TensorSpec[]; outputs: TensorSpec[] };
+  try {
+    specs = specsOf(session.inputMetadata, session.outputMetadata, file);
+  } catch (err) {
+    await session.release();
+    throw err;
+  }
+  const nireq = plan.nireq ?? 1;
+  const loaded = new OnnxModel({ ...specs, executionMode: 'inline', streams: 1, nireq, intraOpThreads, backend: new InlineBackend(session) });
+  return { loaded, reason };
+}
+
+async function loadWithWorkers(file: string, plan: ExecutionPlan, log: Logger): Promise<LoadOutcome> {
+  const init = {
+    file,
+    options: sessionOptions(plan.workerIntraOpThreads),
+    // The first worker measures the model off the event-loop thread, so a heavy model never blocks it.
+    warmup: plan.execution === 'auto' ? { maxRuns: WARMUP_RUNS, thresholdMs: INLINE_THRESHOLD_MS } : undefined,
+  };
+  let first: Awaited<ReturnType<typeof SessionWorker.start>>;
+  try {
+    first = await SessionWorker.start(init, log);
+  } catch (err) {
+    throw loadError(file, err);
+  }
+  let specs: { inputs: TensorSpec[]; outputs: TensorSpec[] };
+  try {
+    specs = specsOf(first.ready.inputs, first.ready.outputs, file);
+  } catch (err) {
+    await first.worker.close();
+    throw err;
+  }
+
+  const choice = chooseMode(plan, first.warmup);
+  if (choice.mode === 'inline') {
+    await first.worker.close();
+    return loadInline(file, plan, choice.reason);
+  }
+
+  let pool: WorkerPool;
+  try {
+    pool = await WorkerPool.start(first.worker, init, plan.workerStreams, log);
+  } catch (err) {
+    throw loadError(file, err);
+  }
+  const nireq = plan.nireq ?? plan.workerStreams;
+  const loaded = new OnnxModel({
+    ...specs, executionMode: 'worker', streams: plan.workerStreams, nireq, intraOpThreads: plan.workerIntraOpThreads,
+    backend: new WorkerBackend(pool),
+  });
+  return { loaded, reason: choice.reason };
+}
+
+/**
+ * Inline only when a run is measured to be cheaper than a worker hop. A measurement on zero
+ * inputs says nothing when an input has a dynamic dimension other than the batch (an image
+ * model's height and width: 1×1 pixels run in microseconds, 640×640 in hundreds of
+ * milliseconds), so such models go to workers, as do models the warm-up could not run.
+ * A dynamic batch is measured at 1; cost then grows with the batch a client sends.
+ */
+function chooseMode(plan: ExecutionPlan, warmup: WarmupResult | undefined): { mode: ExecutionMode; reason: Record<string, unknown> } {
+  if (plan.execution !== 'auto') return { mode: plan.execution, reason: { decidedBy: `${EXECUTION_KEY}=${plan.execution}` } };
+  if (warmup?.dynamicInputs) {
+    return { mode: 'worker', reason: { decidedBy: 'inputs with dynamic non-batch dimensions: cost depends on each request', inputs: warmup.dynamicInputs } };
+  }
+  if (warmup?.fastestMs === undefined) {
+    return { mode: 'worker', reason: { decidedBy: 'warm-up on zero inputs failed, workers are the safe choice', warmupError: warmup?.error } };
+  }
+  const mode = warmup.fastestMs < INLINE_THRESHOLD_MS ? 'inline' : 'worker';
+  return { mode, reason: { decidedBy: 'warm-up', warmupMs: warmup.fastestMs, thresholdMs: INLINE_THRESHOLD_MS } };
+}
+
+function specsOf(
+  inputs: readonly ort.InferenceSession.ValueMetadata[],
+  outputs: readonly ort.InferenceSession.ValueMetadata[],
+  file: string,
+): { inputs: TensorSpec[]; outputs: TensorSpec[] } {
+  try {
+    return { inputs: inputs.map(specFromMetadata), outputs: outputs.map(specFromMetadata) };
+  } catch (err) {
+    throw servingError('INTERNAL_ERROR', `cannot serve ONNX model ${file}: ${(err as Error).message}`);
+  }
+}
+
+/** onnxruntime's own reason is kept: it says whether the file is missing, corrupt or unsupported. */
+function loadError(file: string, err: unknown): ServingError {
+  if (err instanceof ServingError) return err;
+  const reason = err instanceof WorkerInitError || err instanceof Error ? err.message : String(err);
+  const e = servingError('INTERNAL_ERROR', `cannot load ONNX model ${file}: ${reason}`);
+  (e as { cause?: unknown }).cause = err;
+  return e;
+}
