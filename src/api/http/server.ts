@@ -1,14 +1,139 @@
-// PLACEHOLDER (replaced by the TFS REST work).
+/**
+ * The REST port: one node:http server (the fastest HTTP stack measured here, node-perf.md) with a
+ * small router. Protocols register their routes; this file owns the HTTP mechanics: keep-alive,
+ * body size limit, client-disconnect signals, error bodies, and a graceful close.
+ */
+import http from 'node:http';
+import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { ServableRegistry } from '../../core/servable.js';
+import { servingError } from '../../core/errors.js';
+import { registerTfsRestRoutes } from '../tfs/rest-routes.js';
+import { DEFAULT_MAX_BODY_BYTES, readBody } from './body.js';
+import { JSON_CONTENT_TYPE, errorResponse } from './errors.js';
+import { Router, type HttpResponse, type RequestContext } from './router.js';
 
 export interface HttpServerOptions {
   readonly address: string;
   readonly port: number;
   readonly registry: ServableRegistry;
   readonly logger: Logger;
+  /** Request bodies above this many bytes get 413 (default DEFAULT_MAX_BODY_BYTES). */
+  readonly maxBodyBytes?: number;
+  /** Registers routes beyond the built-in ones (later protocols, tests). */
+  readonly extraRoutes?: (router: Router) => void;
 }
 
-export async function startHttpServer(_opts: HttpServerOptions): Promise<{ close(): Promise<void> }> {
-  return { async close() {} };
+export interface HttpServerHandle {
+  /** The bound port (differs from the requested one when that was 0). */
+  readonly port: number;
+  /** Stop accepting, let in-flight requests finish, close idle keep-alive connections. */
+  close(): Promise<void>;
+}
+
+/** How long close() waits for in-flight requests before dropping their connections. */
+const CLOSE_GRACE_MS = 30_000;
+/** Bodies this small are drained when a handler did not read them, keeping the connection. */
+const DRAIN_MAX_BYTES = 1024 * 1024;
+/** After refusing a body we stop reading it; the socket is dropped once the answer had time to arrive. */
+const LINGER_MS = 1000;
+
+export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServerHandle> {
+  const { logger } = opts;
+  const maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const router = new Router();
+  registerTfsRestRoutes(router, opts.registry);
+  opts.extraRoutes?.(router);
+
+  let closing = false;
+  const server = http.createServer({ keepAlive: true, noDelay: true }, (req, res) => {
+    void handleRequest(req, res);
+  });
+
+  async function handleRequest(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    const method = req.method ?? 'GET';
+    let bodyRead = false;
+    let controller: AbortController | undefined;
+    res.once('close', () => {
+      if (!res.writableFinished) controller?.abort(servingError('REQUEST_CANCELLED'));
+    });
+
+    let response: HttpResponse | undefined;
+    try {
+      const match = router.match(method, path);
+      if (match.kind === 'not-found') throw servingError('REST_INVALID_URL');
+      if (match.kind === 'method-not-allowed') throw servingError('REST_UNSUPPORTED_METHOD');
+      controller = new AbortController();
+      const ctx: RequestContext = {
+        req,
+        res,
+        method,
+        path,
+        query: q < 0 ? '' : url.slice(q + 1),
+        params: match.params,
+        signal: controller.signal,
+        logger,
+        readBody() {
+          bodyRead = true;
+          return readBody(req, maxBodyBytes);
+        },
+      };
+      response = await match.handler(ctx);
+    } catch (err) {
+      response = errorResponse(err, logger);
+    }
+    if (!response || res.headersSent || res.destroyed) return;
+    writeResponse(req, res, response, bodyRead);
+  }
+
+  function writeResponse(req: http.IncomingMessage, res: http.ServerResponse, response: HttpResponse, bodyRead: boolean): void {
+    const body = typeof response.body === 'string' ? Buffer.from(response.body) : response.body;
+    res.statusCode = response.status;
+    res.setHeader('Content-Type', JSON_CONTENT_TYPE);
+    if (response.headers) for (const [k, v] of Object.entries(response.headers)) res.setHeader(k, v);
+    res.setHeader('Content-Length', body.byteLength);
+    // A body left unread (refused, or never needed) is not worth receiving: close instead of draining.
+    const unread = !req.complete && (bodyRead || Number(req.headers['content-length'] ?? Infinity) > DRAIN_MAX_BYTES);
+    if (closing || unread) res.setHeader('Connection', 'close');
+    res.end(body);
+    if (unread) {
+      const socket: Socket = req.socket;
+      res.once('finish', () => setTimeout(() => socket.destroy(), LINGER_MS).unref());
+    }
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: Error) => {
+      reject(new Error(`Failed to start REST server at ${opts.address}:${opts.port}`, { cause: err }));
+    };
+    server.once('error', onError);
+    server.listen(opts.port, opts.address, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+  server.on('error', (err) => logger.error({ err }, 'REST server error'));
+  const bound = server.address();
+  const port = typeof bound === 'object' && bound ? bound.port : opts.port;
+
+  let closed: Promise<void> | undefined;
+  return {
+    port,
+    close() {
+      closed ??= new Promise<void>((resolve) => {
+        closing = true;
+        const force = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
+        force.unref();
+        server.close(() => {
+          clearTimeout(force);
+          resolve();
+        });
+        server.closeIdleConnections();
+      });
+      return closed;
+    },
+  };
 }

@@ -1,0 +1,63 @@
+/**
+ * TensorFlow Serving REST API routes (SPEC §6.3):
+ *   POST /v1/models/{name}[/versions/{n}|/labels/{label}]:predict
+ *   POST …:classify | …:regress            → 501, not supported (see below)
+ *   GET  /v1/models/{name}[/versions/{n}]           model status
+ *   GET  /v1/models/{name}[/versions/{n}]/metadata  model metadata
+ * Other methods on these paths get 406 "Unsupported method" from the router.
+ *
+ * Choices:
+ * - Labels are accepted in predict URLs and ignored (→ default version), as OVMS does; TFS would
+ *   map the label to a version, but OVMS has no labels to map.
+ * - :classify and :regress answer 501 "Not implemented - …": OVMS 2021.4 says 500 "Unknown
+ *   error" and 2023 says 404, neither of which tells a TFS client what is wrong.
+ * - Version digits that overflow are looked up as they are and so are "not found" (404).
+ */
+import { servingError } from '../../core/errors.js';
+import type { ServableRegistry } from '../../core/servable.js';
+import { jsonResponse } from '../http/errors.js';
+import type { RequestContext, Router } from '../http/router.js';
+import { parsePredictBody } from './rest-request.js';
+import { encodePredictResponse } from './rest-response.js';
+import { modelMetadataJson, modelStatusJson } from './rest-status.js';
+
+// Matched against the raw path: a name is any run of characters other than '/' and ':'
+// (percent-decoded afterwards by the router), a version is digits only.
+const MODEL = '^/v1/models/(?<name>[^/:]+)';
+const VERSION = '(?:/versions/(?<version>\\d+))';
+const PREDICT = new RegExp(`${MODEL}(?:${VERSION}|/labels/(?<label>[^/:]+))?:(?<verb>predict|classify|regress)$`);
+const STATUS = new RegExp(`${MODEL}${VERSION}?$`);
+const METADATA = new RegExp(`${MODEL}${VERSION}?/metadata$`);
+
+export function registerTfsRestRoutes(router: Router, registry: ServableRegistry): void {
+  router.add(PREDICT, {
+    async POST(ctx) {
+      const verb = ctx.params['verb'];
+      if (verb !== 'predict') {
+        throw servingError('NOT_IMPLEMENTED', `the TensorFlow Serving :${verb} API is not supported; use :predict`);
+      }
+      const servable = await registry.getServable(ctx.params['name']!, versionOf(ctx), { waitForLoading: true, signal: ctx.signal });
+      const request = parsePredictBody(await ctx.readBody(), servable.inputs);
+      const outputs = await servable.infer(request.inputs, { signal: ctx.signal });
+      return jsonResponse(200, encodePredictResponse(request.format, outputs));
+    },
+  });
+  router.add(METADATA, {
+    async GET(ctx) {
+      // Metadata does not wait for a loading version (OVMS answers at once).
+      const servable = await registry.getServable(ctx.params['name']!, versionOf(ctx), { signal: ctx.signal });
+      return jsonResponse(200, modelMetadataJson(servable));
+    },
+  });
+  router.add(STATUS, {
+    GET(ctx) {
+      return jsonResponse(200, modelStatusJson(registry.getStatus(ctx.params['name']!, versionOf(ctx))));
+    },
+  });
+}
+
+/** The URL's version number; undefined (default version / all versions) when absent or a label. */
+function versionOf(ctx: RequestContext): number | undefined {
+  const v = ctx.params['version'];
+  return v === undefined ? undefined : Number(v);
+}
