@@ -20,7 +20,6 @@ const packageDefinition = protoLoader.loadSync(files, {
   defaults: false,
   oneofs: true,
 });
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 const pkg = grpc.loadPackageDefinition(packageDefinition) as any;
 
 /** protobufjs root over the same files, to build/inspect messages (e.g. the packed SignatureDefMap). */
@@ -39,7 +38,7 @@ export interface GrpcError extends Error {
   details: string;
 }
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
+/** Messages as proto-loader gives them (plain objects keyed by proto field names). */
 export type Json = any;
 
 export class TfsClient {

@@ -1,0 +1,34 @@
+/**
+ * Adapts an async request handler to grpc-js's unary callback style: errors become gRPC statuses
+ * (status.ts), and the handler's AbortSignal fires when the client cancels or its deadline passes,
+ * so waiting and queued work can stop early.
+ */
+import type { handleUnaryCall, sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import { grpcErrorOf } from './status.js';
+
+export type UnaryHandler<Req, Res> = (request: Req, signal: AbortSignal) => Promise<Res>;
+
+export function unary<Req, Res>(method: string, logger: Logger, handler: UnaryHandler<Req, Res>): handleUnaryCall<Req, Res> {
+  return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
+    const controller = new AbortController();
+    const onCancel = () => controller.abort();
+    call.once('cancelled', onCancel);
+    let result: Promise<Res>;
+    try {
+      result = handler(call.request, controller.signal);
+    } catch (err) {
+      result = Promise.reject(err);
+    }
+    result.then(
+      (response) => {
+        call.off('cancelled', onCancel);
+        callback(null, response);
+      },
+      (err: unknown) => {
+        call.off('cancelled', onCancel);
+        callback(grpcErrorOf(err, logger, method));
+      },
+    );
+  };
+}

@@ -1,0 +1,273 @@
+/**
+ * Protocol buffer wire-format primitives for the hand-written Predict codec (predict-codec.ts).
+ * Every read is bounds-checked: a request is hostile until proven otherwise, and a bad byte must
+ * end in a WireError (→ INVALID_ARGUMENT), never in an out-of-range read or a crash.
+ */
+
+export const enum WireType {
+  VARINT = 0,
+  FIXED64 = 1,
+  LEN = 2,
+  START_GROUP = 3,
+  END_GROUP = 4,
+  FIXED32 = 5,
+}
+
+/** The request bytes are not a valid protobuf encoding. */
+export class WireError extends Error {
+  override readonly name = 'WireError';
+}
+
+const TWO_32 = 4294967296;
+
+/** Reads one message (or a sub-message: `end` bounds it) of a buffer. */
+export class WireReader {
+  pos: number;
+
+  constructor(readonly buf: Uint8Array, pos = 0, readonly end = buf.length) {
+    this.pos = pos;
+  }
+
+  get done(): boolean {
+    return this.pos >= this.end;
+  }
+
+  /** Field tag: `field << 3 | wireType`. */
+  tag(): number {
+    const at = this.pos;
+    const t = this.uint32();
+    if (t >>> 3 === 0) throw new WireError(`invalid field number 0 at byte ${at}`);
+    return t;
+  }
+
+  /** A varint's low 32 bits as an unsigned number (int32/enum/bool/uint32 fields; longer varints are truncated as protobuf does). */
+  uint32(): number {
+    const { buf, end } = this;
+    let pos = this.pos;
+    let value = 0;
+    for (let shift = 0; shift < 35; shift += 7) {
+      if (pos >= end) throw this.truncated('varint');
+      const b = buf[pos++]!;
+      if (shift < 28) value |= (b & 0x7f) << shift;
+      else value |= (b & 0x0f) << 28;
+      if (b < 0x80) {
+        this.pos = pos;
+        return value >>> 0;
+      }
+    }
+    // Bytes 6..10 only carry the high half of a 64-bit value.
+    for (let i = 5; i < 10; i++) {
+      if (pos >= end) throw this.truncated('varint');
+      if (buf[pos++]! < 0x80) {
+        this.pos = pos;
+        return value >>> 0;
+      }
+    }
+    throw new WireError(`varint longer than 10 bytes at byte ${this.pos}`);
+  }
+
+  /** A varint read as a signed 64-bit integer, returned as a number (exact up to 2^53). */
+  int64(): number {
+    this.varint64();
+    return (this.hi | 0) * TWO_32 + this.lo;
+  }
+
+  /** Low and high 32-bit halves of the last `varint64()` (unsigned). */
+  lo = 0;
+  hi = 0;
+
+  /** Reads a varint into `lo`/`hi`. */
+  varint64(): void {
+    const { buf, end } = this;
+    let pos = this.pos;
+    let lo = 0;
+    let hi = 0;
+    let b = 0;
+    for (let shift = 0; shift < 28; shift += 7) {
+      if (pos >= end) throw this.truncated('varint');
+      b = buf[pos++]!;
+      lo |= (b & 0x7f) << shift;
+      if (b < 0x80) return this.setVarint(pos, lo, 0);
+    }
+    if (pos >= end) throw this.truncated('varint');
+    b = buf[pos++]!;
+    lo |= (b & 0x0f) << 28;
+    hi = (b & 0x7f) >> 4;
+    if (b < 0x80) return this.setVarint(pos, lo, hi);
+    for (let shift = 3; shift < 32; shift += 7) {
+      if (pos >= end) throw this.truncated('varint');
+      b = buf[pos++]!;
+      hi |= (b & 0x7f) << shift;
+      if (b < 0x80) return this.setVarint(pos, lo, hi);
+    }
+    throw new WireError(`varint longer than 10 bytes at byte ${this.pos}`);
+  }
+
+  private setVarint(pos: number, lo: number, hi: number): void {
+    this.pos = pos;
+    this.lo = lo >>> 0;
+    this.hi = hi >>> 0;
+  }
+
+  /** A length prefix followed by that many bytes; returns [start, end) and moves past them. */
+  lengthDelimited(): number {
+    const at = this.pos;
+    const len = this.uint32();
+    // uint32() truncates: a length varint with more than 32 significant bits is rejected below by the bound.
+    const start = this.pos;
+    if (len > this.end - start) throw new WireError(`length ${len} at byte ${at} runs past the end of the message`);
+    this.pos = start + len;
+    return start;
+  }
+
+  /** The bytes of a length-delimited field, as a view into the request (no copy). */
+  bytes(): Uint8Array {
+    const start = this.lengthDelimited();
+    return this.buf.subarray(start, this.pos);
+  }
+
+  string(): string {
+    const start = this.lengthDelimited();
+    return decodeUtf8(this.buf, start, this.pos);
+  }
+
+  /** Skips a field the caller does not read (unknown fields must be tolerated). */
+  skip(wireType: number, field: number): void {
+    switch (wireType) {
+      case WireType.VARINT:
+        this.uint32();
+        return;
+      case WireType.FIXED64:
+        this.advance(8);
+        return;
+      case WireType.LEN:
+        this.lengthDelimited();
+        return;
+      case WireType.FIXED32:
+        this.advance(4);
+        return;
+      case WireType.START_GROUP:
+        this.skipGroup(field);
+        return;
+      default:
+        throw new WireError(`invalid wire type ${wireType} for field ${field} at byte ${this.pos}`);
+    }
+  }
+
+  /** Checks a field arrived with the wire type its declaration implies. */
+  expect(wireType: number, expected: number, field: number, what: string): void {
+    if (wireType !== expected) throw new WireError(`${what} (field ${field}) has wire type ${wireType}, expected ${expected}`);
+  }
+
+  advance(n: number): void {
+    if (n > this.end - this.pos) throw this.truncated('fixed-size field');
+    this.pos += n;
+  }
+
+  private skipGroup(field: number): void {
+    for (;;) {
+      if (this.done) throw this.truncated('group');
+      const t = this.tag();
+      const wt = t & 7;
+      if (wt === WireType.END_GROUP) {
+        if (t >>> 3 !== field) throw new WireError(`group ${field} closed by end-group tag of field ${t >>> 3}`);
+        return;
+      }
+      this.skip(wt, t >>> 3);
+    }
+  }
+
+  private truncated(what: string): WireError {
+    return new WireError(`${what} at byte ${this.pos} runs past the end of the message`);
+  }
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** proto3 strings must be UTF-8; names are short and usually ASCII, so that case avoids TextDecoder. */
+export function decodeUtf8(buf: Uint8Array, start: number, end: number): string {
+  if (end - start <= 64) {
+    let s = '';
+    for (let i = start; i < end; i++) {
+      const c = buf[i]!;
+      if (c >= 0x80) return decodeUtf8Slow(buf, start, end);
+      s += String.fromCharCode(c);
+    }
+    return s;
+  }
+  return decodeUtf8Slow(buf, start, end);
+}
+
+function decodeUtf8Slow(buf: Uint8Array, start: number, end: number): string {
+  try {
+    return utf8.decode(buf.subarray(start, end));
+  } catch {
+    throw new WireError(`string field at byte ${start} is not valid UTF-8`);
+  }
+}
+
+/** Number of varints in a packed field's bytes (each ends with a byte below 0x80). */
+export function countVarints(buf: Uint8Array, start: number, end: number): number {
+  if (end > start && buf[end - 1]! >= 0x80) throw new WireError(`packed varints at byte ${start} end in the middle of a value`);
+  let n = 0;
+  for (let i = start; i < end; i++) if (buf[i]! < 0x80) n++;
+  return n;
+}
+
+// ---- writing ----
+
+/** Bytes a varint of an unsigned 32-bit value takes. */
+export function varint32Size(v: number): number {
+  if (v < 0x80) return 1;
+  if (v < 0x4000) return 2;
+  if (v < 0x200000) return 3;
+  if (v < 0x10000000) return 4;
+  return 5;
+}
+
+/** Bytes a varint of an int64 value (given as a safe-integer number; negatives take 10) takes. */
+export function varint64Size(v: number): number {
+  if (v < 0) return 10;
+  if (v < TWO_32) return varint32Size(v);
+  let n = 5;
+  let high = Math.floor(v / 2 ** 35);
+  while (high > 0) {
+    n++;
+    high = Math.floor(high / 128);
+  }
+  return n;
+}
+
+export function writeVarint32(buf: Uint8Array, pos: number, v: number): number {
+  while (v >= 0x80) {
+    buf[pos++] = (v & 0x7f) | 0x80;
+    v >>>= 7;
+  }
+  buf[pos++] = v;
+  return pos;
+}
+
+/** Writes an int64 given as a safe-integer number (negatives in two's complement, 10 bytes). */
+export function writeVarint64(buf: Uint8Array, pos: number, v: number): number {
+  if (v >= 0 && v < TWO_32) return writeVarint32(buf, pos, v);
+  let lo: number;
+  let hi: number;
+  if (v >= 0) {
+    lo = v % TWO_32;
+    hi = Math.floor(v / TWO_32);
+  } else {
+    const high = Math.floor(v / TWO_32); // negative, rounds towards -inf
+    lo = v - high * TWO_32;
+    hi = high + TWO_32;
+  }
+  while (hi > 0) {
+    buf[pos++] = (lo & 0x7f) | 0x80;
+    lo = ((lo >>> 7) | (hi << 25)) >>> 0;
+    hi >>>= 7;
+  }
+  return writeVarint32(buf, pos, lo);
+}
+
+export function tagOf(field: number, wireType: WireType): number {
+  return (field << 3) | wireType;
+}
