@@ -9,6 +9,7 @@ import path from 'node:path';
 import { startServer, sharedDir, sharedModels, type RunningServer } from './helpers/server.js';
 import { tempDir } from './helpers/models.js';
 import { argmax, imagenetInput, ultrafaceFaces, ultrafaceInput } from './helpers/images.js';
+import { TfsClient, bytesOf, floatsOf, shapeProto, dimsOf } from './helpers/tfs-grpc.js';
 
 const skip = existsSync(sharedModels) ? false : `needs ../shared/models (missing: ${sharedModels})`;
 
@@ -28,6 +29,7 @@ function flatten(v: unknown, out: number[] = []): number[] {
 describe('real models from ../shared/models', { skip }, () => {
   let server: RunningServer;
   let dir: { path: string; remove(): void };
+  let grpc: TfsClient;
 
   before(async () => {
     dir = tempDir();
@@ -43,9 +45,11 @@ describe('real models from ../shared/models', { skip }, () => {
     const configPath = path.join(dir.path, 'config.json');
     writeFileSync(configPath, JSON.stringify(config));
     server = await startServer({ args: ['--config_path', configPath] });
+    grpc = new TfsClient(server.grpcAddress);
   });
 
   after(async () => {
+    grpc?.close();
     await server?.stop();
     dir?.remove();
   });
@@ -101,5 +105,34 @@ describe('real models from ../shared/models', { skip }, () => {
         model_version_status: [{ version: '1', state: 'AVAILABLE', status: { error_code: 'OK', error_message: 'OK' } }],
       });
     }
+  });
+
+  test('mobilenetv2-12-int8 classifies zebra.jpeg as zebra (340) over gRPC tensor_content', async () => {
+    const input = await imagenetInput(path.join(sharedDir, 'images/zebra.jpeg'));
+    const res = await grpc.predict({
+      model_spec: { name: 'mobilenet' },
+      inputs: { input: { dtype: 1, tensor_shape: shapeProto([1, 3, 224, 224]), tensor_content: bytesOf(input) } },
+    });
+    assert.deepEqual(dimsOf(res.outputs.output), [1, 1000]);
+    assert.equal(argmax(floatsOf(res.outputs.output)), 340);
+  });
+
+  test('ultraface-rfb-320 finds the 10 faces of people1.jpeg over gRPC, both outputs', async () => {
+    const input = await ultrafaceInput(path.join(sharedDir, 'images/people1.jpeg'));
+    const res = await grpc.predict({
+      model_spec: { name: 'ultraface' },
+      inputs: { input: { dtype: 1, tensor_shape: shapeProto([1, 3, 240, 320]), tensor_content: bytesOf(input) } },
+    });
+    assert.deepEqual(dimsOf(res.outputs.scores), [1, 4420, 2]);
+    assert.deepEqual(dimsOf(res.outputs.boxes), [1, 4420, 4]);
+    assert.equal(ultrafaceFaces(floatsOf(res.outputs.scores), floatsOf(res.outputs.boxes)).length, 10);
+  });
+
+  test('dummy_onnx over gRPC with typed float_val, as TensorFlow Serving accepts it', async () => {
+    const res = await grpc.predict({
+      model_spec: { name: 'dummy' },
+      inputs: { b: { dtype: 1, tensor_shape: shapeProto([1, 10]), float_val: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] } },
+    });
+    assert.deepEqual(floatsOf(res.outputs.a), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
   });
 });
