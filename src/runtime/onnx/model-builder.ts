@@ -20,8 +20,16 @@ export interface NodeSpec {
   readonly outputs: readonly string[];
   readonly name?: string;
   readonly domain?: string;
-  readonly attributes?: Readonly<Record<string, number | string | readonly number[] | { tensor: InitializerSpec }>>;
+  readonly attributes?: Readonly<Record<string, AttributeValue>>;
 }
+
+/**
+ * A node attribute. A plain number is INT when it is an integer, else FLOAT; `{ float }` and
+ * `{ floats }` force FLOAT/FLOATS (an attribute like Elu's alpha = 1 must stay a float).
+ */
+export type AttributeValue =
+  | number | string | readonly number[]
+  | { readonly float: number } | { readonly floats: readonly number[] } | { readonly tensor: InitializerSpec };
 
 export interface InitializerSpec {
   readonly name: string;
@@ -76,6 +84,8 @@ function attribute(name: string, value: NonNullable<NodeSpec['attributes']>[stri
   }
   if (typeof value === 'string') return { name, type: T.STRING, s: Buffer.from(value) };
   if (Array.isArray(value)) return { name, type: T.INTS, ints: [...(value as number[])] };
+  if ('float' in value) return { name, type: T.FLOAT, f: value.float };
+  if ('floats' in value) return { name, type: T.FLOATS, floats: [...value.floats] };
   return { name, type: T.TENSOR, t: tensorProto((value as { tensor: InitializerSpec }).tensor) };
 }
 
