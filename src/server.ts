@@ -8,6 +8,7 @@ import { ModelManager } from './serving/model-manager.js';
 import { modelFormats } from './runtime/formats.js';
 import { startGrpcServer } from './api/grpc/server.js';
 import { startHttpServer } from './api/http/server.js';
+import { createServingMetrics, metricsSettings, validateMetricsSettings } from './metrics/setup.js';
 
 export interface RunningTsms {
   readonly manager: ModelManager;
@@ -16,14 +17,20 @@ export interface RunningTsms {
 }
 
 export async function startTsms(config: ServerConfig, logger: Logger): Promise<RunningTsms> {
+  // Metrics settings are checked before any model loads, so a typo fails fast (OVMS's texts).
+  const metricsConfig = await metricsSettings(config);
+  validateMetricsSettings(metricsConfig, config);
   const manager = new ModelManager({ logger, formats: modelFormats });
   await manager.start(config);
+  const metrics = createServingMetrics(metricsConfig, manager, logger);
+  // Readiness turns false as soon as shutdown begins, while in-flight requests still finish.
+  const lifecycle = { stopping: false };
 
-  const grpc = await startGrpcServer({ address: config.grpcBindAddress, port: config.port, registry: manager, logger });
+  const grpc = await startGrpcServer({ address: config.grpcBindAddress, port: config.port, registry: manager, logger, host: manager, metrics, lifecycle });
   logger.info(`Server started on port ${config.port}`);
 
   const http = config.restPort > 0
-    ? await startHttpServer({ address: config.restBindAddress, port: config.restPort, registry: manager, logger })
+    ? await startHttpServer({ address: config.restBindAddress, port: config.restPort, registry: manager, logger, manager, metrics, lifecycle })
     : undefined;
   if (http) logger.info(`Started REST server at ${config.restBindAddress}:${config.restPort}`);
 
@@ -32,6 +39,7 @@ export async function startTsms(config: ServerConfig, logger: Logger): Promise<R
     manager,
     shutdown() {
       stopping ??= (async () => {
+        lifecycle.stopping = true;
         logger.info('Shutting down');
         await Promise.all([grpc.close(), http?.close()]);
         await manager.stop();

@@ -5,7 +5,20 @@ export interface InferOptions {
   readonly signal?: AbortSignal;
   /** Output names to compute and return; all outputs when absent (TFS output_filter, KServe outputs). */
   readonly outputs?: readonly string[];
+  /**
+   * When the client stops waiting, in Date.now() milliseconds (gRPC: `call.getDeadline()`). Work
+   * still queued at that time is dropped with DEADLINE_EXCEEDED instead of being run for nobody.
+   */
+  readonly deadline?: number;
+  /**
+   * Metrics hook: called once per run with the microseconds spent waiting for a nireq slot and
+   * running in the session. Absent (the default) means no timing is taken at all.
+   */
+  readonly observe?: InferObserver;
 }
+
+/** Receives one run's queue wait and execution time, in microseconds (src/metrics). */
+export type InferObserver = (waitUs: number, inferenceUs: number) => void;
 
 /**
  * Anything a client can call by name: a model version, and later a pipeline. Protocols see only

@@ -1,10 +1,14 @@
 /**
- * The gRPC listener on --port: one grpc-js Server carrying the TensorFlow Serving services (and
- * later others on the same port), sized for large tensors as OVMS is.
+ * The gRPC listener on --port: one grpc-js Server carrying the TensorFlow Serving services and
+ * KServe v2's inference.GRPCInferenceService on the same port, sized for large tensors as OVMS is.
  */
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { ServableRegistry } from '../../core/servable.js';
+import type { ServingMetrics } from '../../metrics/serving-metrics.js';
+import type { Lifecycle } from '../../serving/readiness.js';
+import type { RepositoryHost } from '../../serving/repository-control.js';
+import { kserveServiceDefinition, kserveServiceImplementation } from '../kserve/grpc-service.js';
 import { addTfsGrpcServices } from '../tfs/grpc-services.js';
 import { defaultHttp2Tuning, tuneHttp2 } from './http2-tuning.js';
 
@@ -13,6 +17,12 @@ export interface GrpcServerOptions {
   readonly port: number;
   readonly registry: ServableRegistry;
   readonly logger: Logger;
+  /** The model manager, for KServe readiness and the repository RPCs (optional in tests). */
+  readonly host?: RepositoryHost;
+  /** Present when --metrics_enable: the services record OVMS's metrics into it. */
+  readonly metrics?: ServingMetrics;
+  /** Tells readiness the server is shutting down. */
+  readonly lifecycle?: Lifecycle;
   /** How long close() lets in-flight calls finish before cutting connections. */
   readonly shutdownGraceMs?: number;
 }
@@ -22,13 +32,16 @@ const MAX_MESSAGE_BYTES = 1024 * 1024 * 1024;
 const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
 
 export async function startGrpcServer(opts: GrpcServerOptions): Promise<{ close(): Promise<void> }> {
-  const { address, port, registry, logger } = opts;
+  const { address, port, registry, logger, host, metrics, lifecycle } = opts;
   const server = new Server({
     'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
     'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
   });
   tuneHttp2(server, defaultHttp2Tuning, logger);
-  addTfsGrpcServices(server, { registry, logger });
+  addTfsGrpcServices(server, { registry, logger, ...(metrics && { metrics }) });
+  server.addService(kserveServiceDefinition, kserveServiceImplementation({
+    registry, logger, ...(host && { host }), ...(metrics && { metrics }), ...(lifecycle && { lifecycle }),
+  }));
 
   try {
     await new Promise<number>((resolve, reject) => {

@@ -1,6 +1,6 @@
 /**
  * The REST port's routing table. Each protocol registers its routes from its own module
- * (`registerTfsRestRoutes(router, …)`, later KServe, health, metrics, config), so the HTTP server
+ * (`registerTfsRestRoutes(router, …)`, KServe, health, metrics, config), so the HTTP server
  * itself knows no protocol. A route is a regular expression over the raw request path, with
  * named groups for parameters, and one handler per method.
  */
@@ -11,7 +11,8 @@ import { servingError } from '../../core/errors.js';
 /** A response a handler returns; the server writes it (Content-Type defaults to application/json). */
 export interface HttpResponse {
   readonly status: number;
-  readonly body: string | Uint8Array;
+  /** A list of chunks is written as it is, without joining (e.g. a JSON header plus tensor views). */
+  readonly body: string | Uint8Array | readonly Uint8Array[];
   readonly headers?: Readonly<Record<string, string>>;
 }
 

@@ -8,8 +8,16 @@ import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { ServableRegistry } from '../../core/servable.js';
 import { servingError } from '../../core/errors.js';
+import type { ServingMetrics } from '../../metrics/serving-metrics.js';
+import { readinessOf, type Lifecycle } from '../../serving/readiness.js';
+import type { ManagerControl } from '../../serving/repository-control.js';
+import { registerKserveRestRoutes } from '../kserve/rest-routes.js';
 import { registerTfsRestRoutes } from '../tfs/rest-routes.js';
 import { DEFAULT_MAX_BODY_BYTES, readBody } from './body.js';
+import { registerConfigRoutes } from './config-routes.js';
+import { registerHealthRoutes } from './health-routes.js';
+import { registerMetricsRoutes } from './metrics-routes.js';
+import { registerRepositoryRoutes } from './repository-routes.js';
 import { JSON_CONTENT_TYPE, errorResponse } from './errors.js';
 import { Router, type HttpResponse, type RequestContext } from './router.js';
 
@@ -20,8 +28,14 @@ export interface HttpServerOptions {
   readonly logger: Logger;
   /** Request bodies above this many bytes get 413 (default DEFAULT_MAX_BODY_BYTES). */
   readonly maxBodyBytes?: number;
-  /** Registers routes beyond the built-in ones (later protocols, tests). */
+  /** Registers routes beyond the built-in ones (tests). */
   readonly extraRoutes?: (router: Router) => void;
+  /** The model manager: /v1/config, the repository extension and configured-model readiness. */
+  readonly manager?: ManagerControl;
+  /** Present when metrics are enabled: GET /metrics, and every API records into it. */
+  readonly metrics?: ServingMetrics;
+  /** Tells readiness the server is shutting down. */
+  readonly lifecycle?: Lifecycle;
 }
 
 export interface HttpServerHandle {
@@ -42,7 +56,15 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
   const { logger } = opts;
   const maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const router = new Router();
-  registerTfsRestRoutes(router, opts.registry);
+  const { registry, manager, metrics, lifecycle } = opts;
+  registerTfsRestRoutes(router, registry, metrics);
+  registerKserveRestRoutes(router, registry, metrics);
+  registerHealthRoutes(router, manager ?? readinessOf(registry), lifecycle);
+  if (manager) {
+    registerConfigRoutes(router, manager);
+    registerRepositoryRoutes(router, manager);
+  }
+  if (metrics) registerMetricsRoutes(router, metrics);
   opts.extraRoutes?.(router);
 
   let closing = false;
@@ -90,15 +112,24 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
   }
 
   function writeResponse(req: http.IncomingMessage, res: http.ServerResponse, response: HttpResponse, bodyRead: boolean): void {
-    const body = typeof response.body === 'string' ? Buffer.from(response.body) : response.body;
+    const chunks = typeof response.body === 'string' ? [Buffer.from(response.body)] : isChunkList(response.body) ? response.body : [response.body];
+    let length = 0;
+    for (const c of chunks) length += c.byteLength;
     res.statusCode = response.status;
     res.setHeader('Content-Type', JSON_CONTENT_TYPE);
     if (response.headers) for (const [k, v] of Object.entries(response.headers)) res.setHeader(k, v);
-    res.setHeader('Content-Length', body.byteLength);
+    res.setHeader('Content-Length', length);
     // A body left unread (refused, or never needed) is not worth receiving: close instead of draining.
     const unread = !req.complete && (bodyRead || Number(req.headers['content-length'] ?? Infinity) > DRAIN_MAX_BYTES);
     if (closing || unread) res.setHeader('Connection', 'close');
-    res.end(body);
+    if (chunks.length === 1) {
+      res.end(chunks[0]);
+    } else {
+      // Corked, the chunks leave in one writev: no joined copy of large tensors.
+      res.cork();
+      for (const c of chunks) res.write(c);
+      res.end();
+    }
     if (unread) {
       const socket: Socket = req.socket;
       res.once('finish', () => setTimeout(() => socket.destroy(), LINGER_MS).unref());
@@ -136,4 +167,8 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
       return closed;
     },
   };
+}
+
+function isChunkList(body: Uint8Array | readonly Uint8Array[]): body is readonly Uint8Array[] {
+  return Array.isArray(body);
 }

@@ -21,6 +21,8 @@ import { dtypeInfo } from '../../core/dtype.js';
 import { servingError } from '../../core/errors.js';
 import type { ServableRegistry } from '../../core/servable.js';
 import type { TensorSpec } from '../../core/tensor.js';
+import type { ServingMetrics } from '../../metrics/serving-metrics.js';
+import { trackCall, trackInference } from '../../metrics/track.js';
 import { unary } from '../grpc/unary.js';
 import { dataTypeName, int64ToNumber, messages, signatureDefMapTypeUrl } from './grpc-protos.js';
 import { decodeInputs, encodePredictResponse, parsePredictRequest } from './predict-codec.js';
@@ -41,9 +43,13 @@ export const predictionServiceDefinition: ServiceDefinition = {
 export interface TfsServiceDeps {
   readonly registry: ServableRegistry;
   readonly logger: Logger;
+  /** Present when metrics are enabled (OVMS's ovms_* series, src/metrics). */
+  readonly metrics?: ServingMetrics;
 }
 
-export function predictionServiceImplementation({ registry, logger }: TfsServiceDeps): UntypedServiceImplementation {
+export function predictionServiceImplementation({ registry, logger, metrics }: TfsServiceDeps): UntypedServiceImplementation {
+  const predictMetrics = metrics?.endpoint('TensorFlowServing', 'gRPC', 'Predict');
+  const metadataMetrics = metrics?.endpoint('TensorFlowServing', 'gRPC', 'GetModelMetadata');
   const notImplemented = (method: string) =>
     unary<Buffer, Buffer>(method, logger, async () => {
       throw servingError('NOT_IMPLEMENTED', `${method} is not supported by this server; use Predict`);
@@ -55,16 +61,20 @@ export function predictionServiceImplementation({ registry, logger }: TfsService
     MultiInference: notImplemented('MultiInference'),
 
     Predict: unary<Buffer, Buffer>('Predict', logger, async (body, signal) => {
+      const started = performance.now();
       const request = parsePredictRequest(body);
       const spec = request.modelSpec;
       if (!spec) throw servingError('MODEL_SPEC_MISSING');
       const servable = await registry.getServable(spec.name, spec.version ?? 0, { waitForLoading: true, signal });
-      const inputs = decodeInputs(request.inputs, servable.inputs, dataTypeName);
-      const outputs = await servable.infer(inputs, {
-        signal,
-        ...(request.outputFilter.length > 0 ? { outputs: request.outputFilter } : {}),
+      return trackInference(predictMetrics?.of(servable), started, async (observe) => {
+        const inputs = decodeInputs(request.inputs, servable.inputs, dataTypeName);
+        const outputs = await servable.infer(inputs, {
+          signal,
+          ...(request.outputFilter.length > 0 ? { outputs: request.outputFilter } : {}),
+          ...(observe && { observe }),
+        });
+        return encodePredictResponse(outputs, { name: servable.name, version: servable.version, signatureName: SIGNATURE });
       });
-      return encodePredictResponse(outputs, { name: servable.name, version: servable.version, signatureName: SIGNATURE });
     }),
 
     GetModelMetadata: unary<Buffer, Buffer>('GetModelMetadata', logger, async (body, signal) => {
@@ -76,7 +86,7 @@ export function predictionServiceImplementation({ registry, logger }: TfsService
       const version = spec.version ? int64ToNumber(spec.version.value) : 0;
       // Metadata does not wait for a version that is still loading (OVMS answers at once).
       const servable = await registry.getServable(spec.name, version, { waitForLoading: false, signal });
-      return encodeMetadata(servable.name, servable.version, servable.inputs, servable.outputs);
+      return trackCall(metadataMetrics?.of(servable), () => encodeMetadata(servable.name, servable.version, servable.inputs, servable.outputs));
     }),
   };
 }

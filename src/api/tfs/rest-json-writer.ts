@@ -122,7 +122,7 @@ export function formatFloat64(x: number): string {
   return Number.isFinite(x) ? withPoint(x) : nonFinite(x);
 }
 
-function formatHalf(bits: number): string {
+export function formatHalf(bits: number): string {
   const x = halfToNumber(bits);
   if (x === 0) return withPoint(x);
   if (!Number.isFinite(x)) return nonFinite(x);

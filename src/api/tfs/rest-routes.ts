@@ -15,6 +15,8 @@
  */
 import { servingError } from '../../core/errors.js';
 import type { ServableRegistry } from '../../core/servable.js';
+import type { ServingMetrics } from '../../metrics/serving-metrics.js';
+import { trackCall, trackInference } from '../../metrics/track.js';
 import { jsonResponse } from '../http/errors.js';
 import type { RequestContext, Router } from '../http/router.js';
 import { parsePredictBody } from './rest-request.js';
@@ -29,29 +31,37 @@ const PREDICT = new RegExp(`${MODEL}(?:${VERSION}|/labels/(?<label>[^/:]+))?:(?<
 const STATUS = new RegExp(`${MODEL}${VERSION}?$`);
 const METADATA = new RegExp(`${MODEL}${VERSION}?/metadata$`);
 
-export function registerTfsRestRoutes(router: Router, registry: ServableRegistry): void {
+export function registerTfsRestRoutes(router: Router, registry: ServableRegistry, metrics?: ServingMetrics): void {
+  const predictMetrics = metrics?.endpoint('TensorFlowServing', 'REST', 'Predict');
+  const metadataMetrics = metrics?.endpoint('TensorFlowServing', 'REST', 'GetModelMetadata');
+  const statusMetrics = metrics?.endpoint('TensorFlowServing', 'REST', 'GetModelStatus');
   router.add(PREDICT, {
     async POST(ctx) {
+      const started = performance.now();
       const verb = ctx.params['verb'];
       if (verb !== 'predict') {
         throw servingError('NOT_IMPLEMENTED', `the TensorFlow Serving :${verb} API is not supported; use :predict`);
       }
       const servable = await registry.getServable(ctx.params['name']!, versionOf(ctx), { waitForLoading: true, signal: ctx.signal });
-      const request = parsePredictBody(await ctx.readBody(), servable.inputs);
-      const outputs = await servable.infer(request.inputs, { signal: ctx.signal });
-      return jsonResponse(200, encodePredictResponse(request.format, outputs));
+      return trackInference(predictMetrics?.of(servable), started, async (observe) => {
+        const request = parsePredictBody(await ctx.readBody(), servable.inputs);
+        const outputs = await servable.infer(request.inputs, { signal: ctx.signal, ...(observe && { observe }) });
+        return jsonResponse(200, encodePredictResponse(request.format, outputs));
+      });
     },
   });
   router.add(METADATA, {
     async GET(ctx) {
       // Metadata does not wait for a loading version (OVMS answers at once).
       const servable = await registry.getServable(ctx.params['name']!, versionOf(ctx), { signal: ctx.signal });
-      return jsonResponse(200, modelMetadataJson(servable));
+      return trackCall(metadataMetrics?.of(servable), () => jsonResponse(200, modelMetadataJson(servable)));
     },
   });
   router.add(STATUS, {
     GET(ctx) {
-      return jsonResponse(200, modelStatusJson(registry.getStatus(ctx.params['name']!, versionOf(ctx))));
+      const name = ctx.params['name']!;
+      const statuses = registry.getStatus(name, versionOf(ctx));
+      return trackCall(statusMetrics?.ofName(name), () => jsonResponse(200, modelStatusJson(statuses)));
     },
   });
 }

@@ -1,0 +1,40 @@
+/**
+ * How a front end records one request once it knows the servable (requests for unknown models or
+ * versions have no series, as in OVMS). With metrics off the series is undefined and these are
+ * plain calls.
+ */
+import type { InferObserver } from '../core/servable.js';
+import type { RequestSeries } from './serving-metrics.js';
+
+/**
+ * An inference request: in ovms_current_requests while `run` runs, then success (with its
+ * request time since `startedMs`, a performance.now() value) or fail. `run` gets the observer to
+ * pass as InferOptions.observe.
+ */
+export async function trackInference<T>(series: RequestSeries | undefined, startedMs: number, run: (observe: InferObserver | undefined) => Promise<T>): Promise<T> {
+  if (!series) return run(undefined);
+  series.begin();
+  try {
+    const result = await run(series.observe);
+    series.succeeded(startedMs);
+    return result;
+  } catch (err) {
+    series.failed();
+    throw err;
+  } finally {
+    series.end();
+  }
+}
+
+/** A metadata, status or readiness call: counted as a success or a fail. */
+export async function trackCall<T>(series: RequestSeries | undefined, run: () => T | Promise<T>): Promise<T> {
+  if (!series) return run();
+  try {
+    const result = await run();
+    series.answered();
+    return result;
+  } catch (err) {
+    series.failed();
+    throw err;
+  }
+}
