@@ -112,7 +112,7 @@ function instrumentedFormat() {
   const events: string[] = [];
   const loadGates = new Map<number, Promise<void>>();
   const runGates = new Map<number, Promise<void>>();
-  const base = modelFormats[0]!;
+  const base = modelFormats.find((f) => f.name === 'onnx')!;
   const format: ModelFormat = {
     name: base.name,
     pick: (names) => base.pick(names),
