@@ -65,7 +65,8 @@ test('precision mismatch uses OpenVINO names', () => {
   rejects(dummy, inputs({ b: tensor('INT32', [1, 10]) }), 'Invalid input precision - Expected: FP32; Actual: I32', 'INVALID_PRECISION');
   rejects([{ name: 'x', dtype: 'UINT8', shape: [2] }], inputs({ x: tensor('INT64', [2]) }),
     'Invalid input precision - Expected: U8; Actual: I64', 'INVALID_PRECISION');
-  rejects(dummy, inputs({ b: tensor('STRING', [1, 10]) }), 'Invalid input precision - Expected: FP32; Actual: STRING', 'INVALID_PRECISION');
+  // STRING data for a numeric input is the binary (image) path (SPEC §6.2): it must be 1-D first.
+  rejects(dummy, inputs({ b: tensor('STRING', [1, 10]) }), 'Invalid number of shape dimensions - Expected number of binary input shape dimensions: 1; Actual: 2', 'INVALID_NO_OF_SHAPE_DIMENSIONS');
 });
 
 test('precision is checked before rank', () => {

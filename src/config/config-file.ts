@@ -13,11 +13,14 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { storageFor } from '../storage/index.js';
+import type { Storage } from '../storage/storage.js';
+import { cloudDirname, joinCloudPath } from '../storage/url.js';
 import type { ModelConfig, ModelListConfig } from './types.js';
 import { validateConfigJson } from './schema.js';
 import {
-  DEFAULT_VERSION_POLICY, MAX_UINT32, SettingError, checkNireq, parseBatchSize, parseLayoutValue,
-  parsePluginConfig, parseShapeValue, parseVersionPolicy, resolveBasePath,
+  DEFAULT_VERSION_POLICY, MAX_UINT32, SettingError, checkNireq, parseBatchSize, parseColorFormat, parseDynamicBatching,
+  parseLayoutValue, parseNormalization, parsePluginConfig, parseShapeValue, parseVersionPolicy, resolveBasePath, isRemotePath,
 } from './model-settings.js';
 
 export class ConfigFileError extends Error {
@@ -27,16 +30,40 @@ export class ConfigFileError extends Error {
   }
 }
 
-/** Reads and validates a config.json. Throws ConfigFileError for an unreadable file or invalid JSON/schema. */
-export async function loadModelListConfig(configPath: string): Promise<ModelListConfig> {
-  const absolute = path.resolve(configPath);
-  let text: string;
-  try {
-    text = await readFile(absolute, 'utf8');
-  } catch {
-    throw new ConfigFileError('CONFIG_FILE_INVALID', 'Config file not found or cannot open.');
+/**
+ * Reads and validates a config.json. Throws ConfigFileError for an unreadable file or invalid JSON/schema.
+ * `configPath` may be a cloud URL (`s3://…/config.json`); it is then read through `storage`
+ * (default: the storage for its scheme), and relative base paths in it are relative to its folder.
+ */
+export async function loadModelListConfig(configPath: string, storage?: Storage): Promise<ModelListConfig> {
+  const text = await readConfigText(configPath, storage);
+  return parseModelListConfig(text, { configDir: configFolder(configPath) });
+}
+
+/** The config file's bytes, from disk or from cloud storage; ConfigFileError when it cannot be read. */
+export async function readConfigBytes(configPath: string, storage?: Storage): Promise<Buffer> {
+  if (!isRemotePath(configPath)) {
+    try {
+      return await readFile(path.resolve(configPath));
+    } catch {
+      throw new ConfigFileError('CONFIG_FILE_INVALID', 'Config file not found or cannot open.');
+    }
   }
-  return parseModelListConfig(text, { configDir: path.dirname(absolute) });
+  try {
+    return await (storage ?? storageFor(configPath)).read(configPath);
+  } catch (err) {
+    // The storage's message names the cause (missing bucket, refused credentials, outage).
+    throw new ConfigFileError('CONFIG_FILE_INVALID', `Config file not found or cannot open. ${(err as Error).message}`);
+  }
+}
+
+async function readConfigText(configPath: string, storage?: Storage): Promise<string> {
+  return (await readConfigBytes(configPath, storage)).toString('utf8');
+}
+
+/** The folder relative base paths are resolved against: a URL for a cloud config file. */
+function configFolder(configPath: string): string {
+  return isRemotePath(configPath) ? cloudDirname(configPath) : path.dirname(path.resolve(configPath));
 }
 
 export interface ParseOptions {
@@ -60,7 +87,7 @@ export function parseModelListConfig(text: string, options: ParseOptions = {}): 
     throw new ConfigFileError('JSON_INVALID', `Configuration file is not in valid configuration format: ${problem}`);
   }
   const doc = json as Json;
-  const configDir = path.resolve(options.configDir ?? '.');
+  const configDir = options.configDir !== undefined && isRemotePath(options.configDir) ? options.configDir : path.resolve(options.configDir ?? '.');
 
   const models: ModelConfig[] = [];
   const rejected: Rejected[] = [];
@@ -112,7 +139,7 @@ export function parseModelListConfig(text: string, options: ParseOptions = {}): 
 function modelFromConfig(c: Json, configDir: string, warnings: string[]): ModelConfig {
   const name = c['name'] as string;
   if (name === '') throw new SettingError('MODEL_CONFIG_INVALID', 'model name is empty');
-  const basePath = resolveBasePath(c['base_path'] as string, configDir);
+  const basePath = resolveConfigBasePath(c['base_path'] as string, configDir);
 
   let batchSize: ModelConfig['batchSize'];
   if (c['batch_size'] !== undefined) {
@@ -187,6 +214,20 @@ function modelFromConfig(c: Json, configDir: string, warnings: string[]): ModelC
     ...(c['low_latency_transformation'] !== undefined && { lowLatencyTransformation: c['low_latency_transformation'] as boolean }),
     ...(c['allow_cache'] !== undefined && { allowCache: c['allow_cache'] as boolean }),
     ...(customLoaderOptions && { customLoaderOptions }),
+    // tsms extensions (issue 5)
+    ...(c['color_format'] !== undefined && { colorFormat: parseColorFormat(c['color_format']) }),
+    ...(c['mean'] !== undefined && { mean: parseNormalization('mean', c['mean']) }),
+    ...(c['scale'] !== undefined && { scale: parseNormalization('scale', c['scale']) }),
+    ...(c['dynamic_batching'] !== undefined && { dynamicBatching: parseDynamicBatching(c['dynamic_batching']) }),
   };
 }
 
+/**
+ * base_path as the model manager uses it: `..` refused, cloud URLs and absolute paths kept, a
+ * relative path joined to the config file's folder (a URL when the config file is in the cloud).
+ */
+function resolveConfigBasePath(p: string, configDir: string): string {
+  if (!isRemotePath(configDir)) return resolveBasePath(p, configDir);
+  const checked = resolveBasePath(p, '/');
+  return isRemotePath(p) || path.isAbsolute(p) ? checked : joinCloudPath(configDir, p.split(/[/\\]/).filter((seg) => seg !== '' && seg !== '.').join('/'));
+}

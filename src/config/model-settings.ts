@@ -5,7 +5,7 @@
  * or throws a SettingError carrying OVMS's status name and text (SPEC §2.2, §4.1, §5).
  */
 import path from 'node:path';
-import type { ShapeSetting, VersionPolicy } from './types.js';
+import type { ColorFormat, DynamicBatchingConfig, NormalizationSetting, ShapeSetting, VersionPolicy } from './types.js';
 
 /** OVMS status texts for config-time problems (src/status.cpp). */
 export const SettingStatus = {
@@ -155,9 +155,54 @@ export function parseBatchSize(value: unknown, strict = false): Parsed<BatchSize
 
 export type LayoutConfig = string | Readonly<Record<string, string>>;
 
-/** config.json `layout`: kept raw (the layout work interprets it); a map must have string values. */
+/**
+ * One layout setting, read as `client:model` (OVMS 2022.1+ `"NHWC:NCHW"`: what a client sends, then
+ * what the model takes). A single layout names both sides, except OVMS 2021.4's `"NHWC"`, which asks
+ * for NHWC requests to a model that is (usually) NCHW: `legacy` marks it, and the model side is then
+ * decided from the model's shape when it loads.
+ */
+export interface LayoutSpec {
+  readonly client: string;
+  readonly model: string;
+  readonly legacy: boolean;
+}
+
+/** Dimension names: letters or `?` (any), each letter at most once; `...` stands for any number of dims. */
+const LAYOUT_TEXT = /^(?:[A-Z?]|\.\.\.)+$/;
+
+function checkLayoutPart(part: string, whole: string): string {
+  const p = part.trim().toUpperCase();
+  const wrong = (why: string) => new SettingError('LAYOUT_WRONG_FORMAT', `${describe(whole)}: ${why}`);
+  // OVMS 2022+ also writes layouts in brackets: "[N,C,H,W]".
+  const bare = /^\[.*\]$/.test(p) ? p.slice(1, -1).split(',').map((d) => d.trim()).join('') : p;
+  if (!LAYOUT_TEXT.test(bare)) throw wrong('expected dimension letters such as "NCHW", "NHWC" or "NHWC:NCHW"');
+  const letters = bare.replace(/\.\.\./g, '').replace(/\?/g, '');
+  if (new Set(letters).size !== letters.length) throw wrong('a dimension letter appears twice');
+  if ((bare.match(/\.\.\./g) ?? []).length > 1) throw wrong('"..." may appear once');
+  return bare;
+}
+
+export function parseLayoutSpec(text: string): LayoutSpec {
+  const parts = text.split(':');
+  if (parts.length > 2) throw new SettingError('LAYOUT_WRONG_FORMAT', `${describe(text)}: expected "LAYOUT" or "CLIENT:MODEL"`);
+  const client = checkLayoutPart(parts[0]!, text);
+  if (parts.length === 1) return { client, model: client, legacy: client === 'NHWC' };
+  const model = checkLayoutPart(parts[1]!, text);
+  if (client !== model) {
+    const sorted = (l: string) => [...l].sort().join('');
+    if (client.includes('.') || model.includes('.') || client.includes('?') || model.includes('?') || sorted(client) !== sorted(model)) {
+      throw new SettingError('LAYOUT_WRONG_FORMAT', `${describe(text)}: both sides must name the same dimensions for the server to transpose between them`);
+    }
+  }
+  return { client, model, legacy: false };
+}
+
+/** config.json `layout`: a string or a map tensor → string; every layout is checked, the raw text is kept. */
 export function parseLayoutValue(value: unknown): Parsed<LayoutConfig> {
-  if (typeof value === 'string') return { value, warnings: [] };
+  if (typeof value === 'string') {
+    parseLayoutSpec(value);
+    return { value, warnings: [] };
+  }
   if (!isPlainObject(value)) throw new SettingError('LAYOUT_WRONG_FORMAT', `${describe(value)}: expected a string or an object`);
   const warnings: string[] = [];
   const layouts: [string, string][] = [];
@@ -169,6 +214,7 @@ export function parseLayoutValue(value: unknown): Parsed<LayoutConfig> {
       warnings.push(`Provided layout name: ${ANONYMOUS_INPUT_NAME} is forbidden and will be omitted`);
       continue;
     }
+    parseLayoutSpec(layout);
     layouts.push([tensor, layout]);
   }
   return { value: Object.fromEntries(layouts), warnings };
@@ -176,7 +222,7 @@ export function parseLayoutValue(value: unknown): Parsed<LayoutConfig> {
 
 /** --layout: a layout string (`NHWC`, `NHWC:NCHW`) or a JSON object as text. */
 export function parseLayoutArgument(text: string): Parsed<LayoutConfig> {
-  if (!text.trimStart().startsWith('{')) return { value: text, warnings: [] };
+  if (!text.trimStart().startsWith('{')) return parseLayoutValue(text);
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -184,6 +230,74 @@ export function parseLayoutArgument(text: string): Parsed<LayoutConfig> {
     throw new SettingError('LAYOUT_WRONG_FORMAT', `${describe(text)} is not valid JSON: ${(err as Error).message}`);
   }
   return parseLayoutValue(json);
+}
+
+// ---------------------------------------------------------------------------------------------
+// tsms extensions: color_format, mean, scale, dynamic_batching (documented in docs/configuration.md)
+
+/** Keeps a per-input map or a single value, after checking each with `one`. */
+function perInput<T>(value: unknown, one: (v: unknown, where: string) => T, isSingle: (v: unknown) => boolean): T | Readonly<Record<string, T>> {
+  if (isSingle(value)) return one(value, '');
+  if (!isPlainObject(value)) return one(value, '');
+  return Object.fromEntries(Object.entries(value).map(([input, v]) => [input, one(v, `input ${describe(input)}: `)]));
+}
+
+/** `color_format`: "RGB" or "BGR" (any case), or a map input → one of them. */
+export function parseColorFormat(value: unknown): ColorFormat | Readonly<Record<string, ColorFormat>> {
+  return perInput(value, (v, where) => {
+    const text = typeof v === 'string' ? v.trim().toUpperCase() : undefined;
+    if (text === 'RGB' || text === 'BGR') return text;
+    throw new SettingError('MODEL_CONFIG_INVALID', `color_format ${where}${describe(v)}: expected "RGB" or "BGR"`);
+  }, (v) => typeof v === 'string');
+}
+
+/**
+ * `mean` / `scale`: a number, an array of numbers (one per channel), the same as a string
+ * ("[123.675,116.28,103.53]", as OVMS writes them), or a map input → one of those.
+ */
+export function parseNormalization(key: 'mean' | 'scale', value: unknown): NormalizationSetting | Readonly<Record<string, NormalizationSetting>> {
+  const isSingle = (v: unknown) => typeof v === 'number' || typeof v === 'string' || Array.isArray(v);
+  return perInput(value, (v, where) => {
+    let parsed: unknown = v;
+    if (typeof v === 'string') {
+      try {
+        parsed = JSON.parse(v.trim().startsWith('[') ? v : `[${v}]`);
+      } catch {
+        parsed = undefined;
+      }
+    }
+    const list = typeof parsed === 'number' ? [parsed] : parsed;
+    const wrong = () => new SettingError('MODEL_CONFIG_INVALID', `${key} ${where}${describe(v)}: expected a number or a non-empty array of numbers${key === 'scale' ? ' (not 0)' : ''}`);
+    if (!Array.isArray(list) || list.length === 0 || list.length > 64) throw wrong();
+    for (const n of list) {
+      if (typeof n !== 'number' || !Number.isFinite(n) || (key === 'scale' && n === 0)) throw wrong();
+    }
+    return typeof parsed === 'number' ? parsed : [...(list as number[])];
+  }, isSingle);
+}
+
+/** Largest `max_batch_size` accepted; far above what a 2-core machine can use, it only stops typos. */
+export const MAX_DYNAMIC_BATCH = 4096;
+/** Longest queue delay accepted: 10 s. */
+export const MAX_QUEUE_DELAY_US = 10_000_000;
+
+/**
+ * `dynamic_batching`: `{"max_batch_size": 16, "max_queue_delay_us": 500, "preferred_batch_sizes": [4, 8]}`;
+ * every key optional (defaults 16, 0, none). The schema has checked the types.
+ */
+export function parseDynamicBatching(value: unknown): DynamicBatchingConfig {
+  const wrong = (why: string) => new SettingError('MODEL_CONFIG_INVALID', `dynamic_batching ${describe(value)}: ${why}`);
+  if (!isPlainObject(value)) throw wrong('expected an object');
+  const max = value['max_batch_size'] ?? 16;
+  const delay = value['max_queue_delay_us'] ?? 0;
+  const preferred = value['preferred_batch_sizes'] ?? [];
+  if (typeof max !== 'number' || !Number.isInteger(max) || max < 1 || max > MAX_DYNAMIC_BATCH) throw wrong(`max_batch_size must be an integer from 1 to ${MAX_DYNAMIC_BATCH}`);
+  if (typeof delay !== 'number' || !Number.isInteger(delay) || delay < 0 || delay > MAX_QUEUE_DELAY_US) throw wrong(`max_queue_delay_us must be an integer from 0 to ${MAX_QUEUE_DELAY_US}`);
+  if (!Array.isArray(preferred)) throw wrong('preferred_batch_sizes must be an array');
+  for (const p of preferred) {
+    if (typeof p !== 'number' || !Number.isInteger(p) || p < 1 || p > max) throw wrong('preferred_batch_sizes must hold integers from 1 to max_batch_size');
+  }
+  return { maxBatchSize: max, maxQueueDelayUs: delay, preferredBatchSizes: [...new Set(preferred as number[])].sort((a, b) => a - b) };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -67,6 +67,20 @@ export const configSchema = {
               required: ['loader_name'],
               properties: { loader_name: str },
             },
+            // tsms extensions (not in OVMS's schema; docs/configuration.md). Contents are checked
+            // per entry in model-settings.ts, so a bad value rejects only its model.
+            color_format: { type: ['object', 'string'] },
+            mean: { type: ['object', 'string', 'number', 'array'] },
+            scale: { type: ['object', 'string', 'number', 'array'] },
+            dynamic_batching: {
+              type: 'object',
+              additionalProperties: false,
+              properties: {
+                max_batch_size: { type: 'integer', minimum: 1 },
+                max_queue_delay_us: uint,
+                preferred_batch_sizes: { type: 'array', items: { type: 'integer', minimum: 1 } },
+              },
+            },
           },
         },
       },

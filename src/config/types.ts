@@ -30,6 +30,27 @@ export interface ModelConfig {
   readonly allowCache?: boolean;
   /** config.json `custom_loader_options` (raw; contains `loader_name`). */
   readonly customLoaderOptions?: Readonly<Record<string, string>>;
+  // tsms extensions to OVMS's closed schema (docs/configuration.md, issue 5):
+  /** Channel order binary images are decoded into: one for all inputs or per input (default BGR, as OVMS/OpenCV). */
+  readonly colorFormat?: ColorFormat | Readonly<Record<string, ColorFormat>>;
+  /** `(x - mean) / scale` applied inside the model to an input: one value, one per channel, or per input. */
+  readonly mean?: NormalizationSetting | Readonly<Record<string, NormalizationSetting>>;
+  readonly scale?: NormalizationSetting | Readonly<Record<string, NormalizationSetting>>;
+  /** Server-side joining of concurrent requests along the batch dimension. */
+  readonly dynamicBatching?: DynamicBatchingConfig;
+}
+
+export type ColorFormat = 'RGB' | 'BGR';
+/** One value for every channel, or one per channel. */
+export type NormalizationSetting = number | readonly number[];
+
+export interface DynamicBatchingConfig {
+  /** Largest batch one joined run may have. */
+  readonly maxBatchSize: number;
+  /** How long the first request of a batch may wait for others, in microseconds. */
+  readonly maxQueueDelayUs: number;
+  /** Batch sizes worth running at once as soon as they are reached (ascending). */
+  readonly preferredBatchSizes: readonly number[];
 }
 
 export type LogLevel = 'TRACE' | 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR';

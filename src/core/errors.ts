@@ -39,6 +39,17 @@ export const Status = {
   INVALID_CONTENT_SIZE: def('INVALID_ARGUMENT', 'Invalid content size of tensor proto'),
   INVALID_OUTPUT_NAME: def('INVALID_ARGUMENT', 'Invalid output name'),
   STRING_VAL_EMPTY: def('INVALID_ARGUMENT', 'String val is empty'),
+  // Binary (image) inputs, SPEC §6.2. IMAGE_PARSING_FAILED has OVMS 2022+'s text and the
+  // INVALID_ARGUMENT its docs promise (2021.4 answered UNKNOWN "Unknown error").
+  IMAGE_PARSING_FAILED: def('INVALID_ARGUMENT', 'Image parsing failed'),
+  UNSUPPORTED_LAYOUT: def('INVALID_ARGUMENT', 'Received binary image input but resource not configured to accept NHWC layout'),
+  INVALID_NO_OF_CHANNELS: def('INVALID_ARGUMENT', 'Invalid number of channels in binary input'),
+  BINARY_IMAGES_RESOLUTION_MISMATCH: def('INVALID_ARGUMENT', 'Binary input images for this pipeline are required to have the same resolution'),
+  ANONYMOUS_FIXED_SHAPE_NOT_ALLOWED: def('INVALID_ARGUMENT', 'Anonymous fixed shape is invalid for models with multiple inputs'),
+  ANONYMOUS_FIXED_LAYOUT_NOT_ALLOWED: def('INVALID_ARGUMENT', 'Anonymous fixed layout is invalid for models with multiple inputs'),
+  CONFIG_SHAPE_IS_NOT_IN_MODEL: def('FAILED_PRECONDITION', 'Shape from the network config is not in the network'),
+  CONFIG_LAYOUT_IS_NOT_IN_MODEL: def('FAILED_PRECONDITION', 'Layout from the network config is not in the network'),
+  DEADLINE_EXCEEDED: def('DEADLINE_EXCEEDED', 'Deadline exceeded'),
   RESHAPE_ERROR: def('FAILED_PRECONDITION', 'Model could not be reshaped with requested shape'),
   CANNOT_LOAD_NETWORK_INTO_TARGET_DEVICE: def('FAILED_PRECONDITION', 'Cannot load network into target device'),
   INTERNAL_INFERENCE_ERROR: def('INTERNAL', 'Internal inference error'),

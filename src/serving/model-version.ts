@@ -6,15 +6,18 @@
  *              ↑ a failed load stays here with error UNKNOWN; END can be loaded again.
  */
 import type { Logger } from 'pino';
+import { DynamicBatcher } from '../batching/dynamic-batcher.js';
 import type { ModelConfig } from '../config/types.js';
 import { ServingError, servingError } from '../core/errors.js';
 import { type InferOptions, ModelState, type Servable, VersionErrorCode, type VersionStatus } from '../core/servable.js';
-import type { TensorMap, TensorSpec } from '../core/tensor.js';
-import type { LoadedModel, ModelFormat } from '../runtime/engine.js';
+import { formatShape, type TensorMap, type TensorSpec } from '../core/tensor.js';
+import { decodeBinaryInputs, hasBinaryInputs } from '../image/binary-inputs.js';
+import type { LoadedModel, LoadRequest, ModelFormat, RuntimeOptions } from '../runtime/engine.js';
 import { pickVersionFiles } from '../repository/model-files.js';
 import type { Storage } from '../storage/storage.js';
 import { runtimeOptions } from './load-settings.js';
-import { validateInputs } from './validation.js';
+import { autoReshape, planShapes, type ShapePlan } from './model-shapes.js';
+import { type Reshapable, validateInputs } from './validation.js';
 
 /** Where and how to load a version. */
 export interface VersionSource {
@@ -32,9 +35,27 @@ class Lease {
   private active = 0;
   private idleWaiters: (() => void)[] = [];
   readonly allOutputs: readonly string[];
+  /** The inputs and outputs clients see (the batcher may open a fixed batch to any size up to it). */
+  readonly inputs: readonly TensorSpec[];
+  readonly outputs: readonly TensorSpec[];
+  readonly batcher: DynamicBatcher | undefined;
+  /** Dims a request may change by reloading (`auto`); undefined when none. */
+  readonly reshapable: Reshapable | undefined;
 
-  constructor(readonly model: LoadedModel, private readonly releaseFiles: () => Promise<void>) {
+  constructor(
+    readonly model: LoadedModel,
+    private readonly releaseFiles: () => Promise<void>,
+    /** How the config's shape settings apply to this model; `options` are what it was loaded with. */
+    readonly plan: ShapePlan,
+    readonly options: RuntimeOptions,
+    config: ModelConfig,
+    logger: Logger,
+  ) {
     this.allOutputs = model.outputs.map((o) => o.name);
+    this.batcher = config.dynamicBatching ? new DynamicBatcher(model, config.dynamicBatching, logger) : undefined;
+    this.inputs = this.batcher?.inputs ?? model.inputs;
+    this.outputs = this.batcher?.outputs ?? model.outputs;
+    this.reshapable = plan.autoBatch || plan.autoInputs.size > 0 ? { batch: plan.autoBatch, inputs: plan.autoInputs } : undefined;
   }
 
   enter(): void {
@@ -80,6 +101,8 @@ export class ModelVersion implements Servable {
   private _config: ModelConfig | undefined;
   /** Folder fingerprint of the last failed load. */
   private _failedSignature: string | undefined;
+  /** Where the serving model came from: `auto` reshapes load from here again. */
+  private source: VersionSource | undefined;
 
   constructor(
     readonly name: string,
@@ -116,11 +139,16 @@ export class ModelVersion implements Servable {
   }
 
   get inputs(): readonly TensorSpec[] {
-    return this.lease?.model.inputs ?? [];
+    return this.lease?.inputs ?? [];
   }
 
   get outputs(): readonly TensorSpec[] {
-    return this.lease?.model.outputs ?? [];
+    return this.lease?.outputs ?? [];
+  }
+
+  /** The loaded runtime model (streams, nireq, active runs) for the metrics gauges; undefined when not loaded. */
+  get runtime(): LoadedModel | undefined {
+    return this.lease?.model;
   }
 
   status(): VersionStatus {
@@ -147,15 +175,38 @@ export class ModelVersion implements Servable {
     return this.enqueue(() => this.doRetire());
   }
 
+  /**
+   * Validates, decodes binary (image) inputs, reloads the version with the request's shapes when
+   * `auto` asks for it, and runs — through the dynamic batcher when one is configured.
+   */
   async infer(inputs: TensorMap, options: InferOptions = {}): Promise<TensorMap> {
-    const lease = this.lease;
+    let lease = this.lease;
     if (this._state !== ModelState.AVAILABLE || !lease) throw this.notServingError();
     lease.enter();
     try {
-      validateInputs(lease.model.inputs, inputs);
+      validateInputs(lease.inputs, inputs, lease.reshapable);
+      let tensors = inputs;
+      if (hasBinaryInputs(lease.inputs, inputs)) {
+        tensors = await decodeBinaryInputs(lease.inputs, inputs, {
+          layouts: lease.plan.clientLayouts,
+          colorFormats: lease.plan.colorFormats,
+          keepSize: lease.plan.autoInputs,
+        });
+        if (lease.reshapable) validateInputs(lease.inputs, tensors, lease.reshapable);
+      }
+      if (lease.reshapable) {
+        const shapes = autoReshape(lease.plan, lease.inputs, tensors, lease.options.layouts ?? {});
+        if (shapes) {
+          const next = await this.reshape(lease, shapes, tensors);
+          lease.exit();
+          lease = next; // entered by reshape()
+        }
+      }
+      if (lease.reshapable || tensors !== inputs) validateInputs(lease.inputs, tensors);
       const outputNames = selectOutputs(lease, options.outputs);
       if (options.signal?.aborted) throw servingError('REQUEST_CANCELLED');
-      return await lease.model.run(inputs, outputNames, options.signal);
+      if (lease.batcher) return await lease.batcher.run(tensors, outputNames, { signal: options.signal, deadline: options.deadline });
+      return await lease.model.run(tensors, outputNames, options.signal, options.observe);
     } catch (err) {
       if (err instanceof ServingError) throw err;
       if (options.signal?.aborted) throw servingError('REQUEST_CANCELLED');
@@ -166,6 +217,47 @@ export class ModelVersion implements Servable {
     } finally {
       lease.exit();
     }
+  }
+
+  /**
+   * `auto` shape / batch size (SPEC §5): loads this version again with `shapes` and swaps it in.
+   * Reshapes run one at a time with loads and retires. Requests already running finish on the old
+   * runtime model (it closes once they are done); the caller and requests that waited run on the
+   * new one. The version stays AVAILABLE throughout, so no request fails for the reload. If the
+   * model cannot take the shapes, the old model keeps serving and the request gets RESHAPE_ERROR.
+   * Resolves with the lease to use, already entered.
+   */
+  private reshape(from: Lease, shapes: Record<string, number[]>, tensors: TensorMap): Promise<Lease> {
+    return this.enqueue(async () => {
+      const current = this.lease;
+      if (this._state !== ModelState.AVAILABLE || !current || !this.source) throw this.notServingError();
+      // Another request may have reshaped to what this one needs while it waited.
+      if (current !== from) {
+        const again = current.reshapable && autoReshape(current.plan, current.inputs, tensors, current.options.layouts ?? {});
+        if (!again) {
+          current.enter();
+          return current;
+        }
+        shapes = again;
+      }
+      const inputShapes = { ...(current.plan.runtime.inputShapes ?? {}), ...shapes };
+      const described = Object.entries(shapes).map(([n, s]) => `${n}${formatShape(s)}`).join(', ');
+      this.log.info(`Reloading model: ${this.name} version: ${this.version} with new input shapes: ${described}`);
+      let next: Lease;
+      try {
+        next = await this.openLease(this.source, inputShapes);
+      } catch (err) {
+        const reason = (err as Error)?.message ?? String(err);
+        this.log.error({ detail: reason }, `Model: ${this.name} version: ${this.version} could not be reshaped; the previous shapes keep serving`);
+        if (err instanceof ServingError && err.status === 'RESHAPE_ERROR') throw err;
+        throw servingError('RESHAPE_ERROR', reason);
+      }
+      this.lease = next;
+      next.enter();
+      this.notify();
+      void current.close(this.log);
+      return next;
+    });
   }
 
   /**
@@ -193,7 +285,7 @@ export class ModelVersion implements Servable {
   }
 
   private async doLoad(source: VersionSource): Promise<boolean> {
-    const { config, storage, dir, formats } = source;
+    const { config } = source;
     const previous = this.lease;
     const reloading = previous !== undefined && this._state === ModelState.AVAILABLE;
     this._config = config;
@@ -202,26 +294,15 @@ export class ModelVersion implements Servable {
     // polled every second does not flood the log with LOADING lines.
     if (!reloading && !this.failed) this.setState(ModelState.LOADING, VersionErrorCode.OK);
     else if (reloading) this.log.info(`Reloading model: ${this.name} version: ${this.version} with new settings`);
-    let local: { path: string; release(): Promise<void> } | undefined;
     try {
-      const picked = await pickVersionFiles(storage, dir, formats);
-      local = await storage.localize(dir);
-      const model = await picked.format.load({
-        modelName: this.name,
-        version: this.version,
-        dir: local.path,
-        files: picked.files,
-        options: runtimeOptions(config),
-        logger: this.runtimeLogger,
-      });
-      this.lease = new Lease(model, local.release.bind(local));
+      this.lease = await this.openLease(source);
+      this.source = source;
       this._failedSignature = undefined;
       this.busy = false;
       this.setState(ModelState.AVAILABLE, VersionErrorCode.OK);
       if (reloading) await previous.close(this.log);
       return true;
     } catch (err) {
-      await local?.release().catch(() => undefined);
       const reason = (err as Error)?.message ?? String(err);
       this._failedSignature = source.signature;
       this.busy = false;
@@ -231,6 +312,59 @@ export class ModelVersion implements Servable {
       this.setState(ModelState.LOADING, VersionErrorCode.UNKNOWN, reason);
       if (reloading) await previous.close(this.log);
       return false;
+    }
+  }
+
+  /**
+   * Loads the version's files into a runtime model with the config's shape settings resolved
+   * against the model's own inputs (`autoShapes` replaces the input shapes for an `auto` reload).
+   * A format that cannot describe a model before loading it gets it loaded as it is first, and
+   * again when the settings change anything.
+   */
+  private async openLease(source: VersionSource, autoShapes?: Readonly<Record<string, readonly number[]>>): Promise<Lease> {
+    const { config, storage, dir, formats } = source;
+    const picked = await pickVersionFiles(storage, dir, formats);
+    const local = await storage.localize(dir);
+    const models: LoadedModel[] = [];
+    try {
+      const request: Omit<LoadRequest, 'options'> = {
+        modelName: this.name, version: this.version, dir: local.path, files: picked.files, logger: this.runtimeLogger,
+      };
+      const base = runtimeOptions(config);
+      const load = async (options: RuntimeOptions) => {
+        const model = await picked.format.load({ ...request, options });
+        models.push(model);
+        return model;
+      };
+      const withPlan = (plan: ShapePlan): RuntimeOptions => ({
+        ...base,
+        ...plan.runtime,
+        ...(autoShapes && { inputShapes: autoShapes }),
+      });
+      let plan: ShapePlan;
+      let model: LoadedModel;
+      let options: RuntimeOptions;
+      const native = picked.format.inspect ? await picked.format.inspect(request) : undefined;
+      if (native) {
+        plan = planShapes(config, native);
+        options = withPlan(plan);
+        model = await load(options);
+      } else {
+        model = await load(base);
+        plan = planShapes(config, { inputs: model.inputs, outputs: model.outputs });
+        options = withPlan(plan);
+        if (options.inputShapes || options.layouts || options.normalization) {
+          await model.close();
+          model = await load(options);
+        } else {
+          options = base;
+        }
+      }
+      return new Lease(model, local.release.bind(local), plan, options, config, this.log);
+    } catch (err) {
+      await Promise.all(models.map((m) => m.close().catch(() => undefined)));
+      await local.release().catch(() => undefined);
+      throw err;
     }
   }
 

@@ -6,27 +6,49 @@
  * Order: input count → then per model input, sorted by name: present → no negative dims →
  * precision → rank → batch (dim 0) → other dims → amount of data. First failure wins.
  * A -1 in the model's shape accepts any size.
+ *
+ * Binary inputs (a STRING tensor for a numeric input: encoded images) get OVMS's binary checks
+ * instead: rank 1, one image per batch item, no empty element. They are decoded after this and
+ * validated again as the numeric tensors they become.
+ *
+ * Under `shape: auto` / `batch_size: auto`, a dimension the version can be reloaded for is not an
+ * error here (OVMS answers "reshape required" and reloads); the request is validated strictly
+ * once the reload is done.
  */
 import { dtypeInfo } from '../core/dtype.js';
 import { servingError } from '../core/errors.js';
-import { formatShape, type Tensor, type TensorMap, type TensorSpec } from '../core/tensor.js';
+import { formatShape, isStringData, type Tensor, type TensorMap, type TensorSpec } from '../core/tensor.js';
 
-export function validateInputs(specs: readonly TensorSpec[], inputs: TensorMap): void {
+/** Which dims may differ from the loaded model because a request reloads it with its own (`auto`). */
+export interface Reshapable {
+  /** dim 0 of every input (`batch_size: auto`). */
+  readonly batch?: boolean;
+  /** Every dim of these inputs (`shape: auto`). */
+  readonly inputs?: ReadonlySet<string>;
+}
+
+export function validateInputs(specs: readonly TensorSpec[], inputs: TensorMap, reshapable?: Reshapable): void {
   if (inputs.size !== specs.length) {
     throw servingError('INVALID_NO_OF_INPUTS', `Expected: ${specs.length}; Actual: ${inputs.size}`);
   }
   for (const spec of sortedByName(specs)) {
     const tensor = inputs.get(spec.name);
     if (!tensor) throw servingError('INVALID_MISSING_INPUT', `Required input: ${spec.name}`);
-    validateInput(spec, tensor);
+    validateInput(spec, tensor, reshapable);
   }
 }
 
 /** One input against its spec (all checks after "present"). */
-export function validateInput(spec: TensorSpec, tensor: Tensor): void {
+export function validateInput(spec: TensorSpec, tensor: Tensor, reshapable?: Reshapable): void {
   const shape = tensor.shape;
   for (const d of shape) {
     if (d < 0) throw servingError('INVALID_SHAPE', `Negative dimension size is not acceptable: ${formatShape(shape)}`);
+  }
+  const anyShape = reshapable?.inputs?.has(spec.name) ?? false;
+  const anyBatch = anyShape || (reshapable?.batch ?? false);
+  if (tensor.dtype === 'STRING' && spec.dtype !== 'STRING' && isStringData(tensor.data)) {
+    validateBinaryInput(spec, tensor, tensor.data, anyBatch);
+    return;
   }
   if (tensor.dtype !== spec.dtype) {
     throw servingError('INVALID_PRECISION', `Expected: ${dtypeInfo(spec.dtype).ov}; Actual: ${dtypeInfo(tensor.dtype).ov}`);
@@ -39,15 +61,29 @@ export function validateInput(spec: TensorSpec, tensor: Tensor): void {
   for (const d of shape) {
     if (!Number.isSafeInteger(d)) throw servingError('INVALID_SHAPE', `Expected: ${formatShape(expected)}; Actual: ${formatShape(shape)}`);
   }
-  if (expected.length > 0 && expected[0]! >= 0 && shape[0] !== expected[0]) {
+  if (!anyBatch && expected.length > 0 && expected[0]! >= 0 && shape[0] !== expected[0]) {
     throw servingError('INVALID_BATCH_SIZE', `Expected: ${expected[0]}; Actual: ${shape[0]}`);
   }
-  for (let i = 1; i < expected.length; i++) {
+  for (let i = 1; i < expected.length && !anyShape; i++) {
     if (expected[i]! >= 0 && shape[i] !== expected[i]) {
       throw servingError('INVALID_SHAPE', `Expected: ${formatShape(expected)}; Actual: ${formatShape(shape)}`);
     }
   }
   validateDataLength(tensor);
+}
+
+/** OVMS's checks for encoded images (SPEC §6.2): 1-D [N], N = the model's batch, no empty element. */
+function validateBinaryInput(spec: TensorSpec, tensor: Tensor, images: readonly Uint8Array[], anyBatch: boolean): void {
+  const shape = tensor.shape;
+  if (shape.length !== 1) {
+    throw servingError('INVALID_NO_OF_SHAPE_DIMENSIONS', `Expected number of binary input shape dimensions: 1; Actual: ${shape.length}`);
+  }
+  const batch = spec.shape[0];
+  if (!anyBatch && spec.shape.length > 0 && batch! >= 0 && shape[0] !== batch) {
+    throw servingError('INVALID_BATCH_SIZE', `Expected: ${batch}; Actual: ${shape[0]}`);
+  }
+  validateDataLength(tensor);
+  if (images.length === 0 || images.some((b) => b.length === 0)) throw servingError('STRING_VAL_EMPTY');
 }
 
 /**

@@ -1,4 +1,5 @@
 import { servingError } from '../../core/errors.js';
+import type { InferObserver } from '../../core/servable.js';
 import type { TensorMap, TensorSpec } from '../../core/tensor.js';
 import type { LoadedModel } from '../engine.js';
 import { RequestQueue } from '../request-queue.js';
@@ -51,9 +52,19 @@ export class OnnxModel implements LoadedModel {
     return this.#backend instanceof WorkerBackend ? this.#backend.threadIds : [];
   }
 
-  run(inputs: TensorMap, outputNames: readonly string[], signal?: AbortSignal): Promise<TensorMap> {
+  run(inputs: TensorMap, outputNames: readonly string[], signal?: AbortSignal, observe?: InferObserver): Promise<TensorMap> {
     if (this.#closing) return Promise.reject(servingError('MODEL_VERSION_NOT_LOADED_ANYMORE'));
-    return this.#queue.run(() => this.#backend.run(inputs, outputNames, signal), signal);
+    if (!observe) return this.#queue.run(() => this.#backend.run(inputs, outputNames, signal), signal);
+    // Metrics: time queued for a nireq slot, then time in the session (successful runs only).
+    const queuedAt = performance.now();
+    return this.#queue.run(() => {
+      const startedAt = performance.now();
+      return this.#backend.run(inputs, outputNames, signal).then((out) => {
+        const endedAt = performance.now();
+        observe((startedAt - queuedAt) * 1000, (endedAt - startedAt) * 1000);
+        return out;
+      });
+    }, signal);
   }
 
   /** Rejects queued runs, waits for running ones, then frees sessions and ends worker threads. */

@@ -16,6 +16,9 @@ function send(message: FromWorker, transfer: ArrayBuffer[] = []): void {
   port.postMessage(message, transfer);
 }
 
+/** Warm-up runs on zeros may fail (a model that rejects them): the caller reports it, ORT need not log it. */
+const quiet: ort.InferenceSession.RunOptions = { logSeverityLevel: 4 };
+
 function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
@@ -31,12 +34,12 @@ async function warmUp(session: ort.InferenceSession, request: WarmupRequest): Pr
     const dynamicInputs = specs.filter((s) => s.shape.some((d, i) => i > 0 && d < 0)).map((s) => s.name);
     if (dynamicInputs.length > 0) return { runs: 0, dynamicInputs };
     const feeds = zeroInputs(specs);
-    await session.run(feeds); // the first run allocates and is not representative
+    await session.run(feeds, quiet); // the first run allocates and is not representative
     let fastestMs = Infinity;
     let runs = 0;
     while (runs < request.maxRuns) {
       const start = performance.now();
-      await session.run(feeds);
+      await session.run(feeds, quiet);
       const ms = performance.now() - start;
       runs++;
       fastestMs = Math.min(fastestMs, ms);
@@ -77,7 +80,7 @@ async function main(): Promise<void> {
   let session: ort.InferenceSession;
   try {
     ort.env.logLevel = 'error';
-    session = await ort.InferenceSession.create(init.file, init.options);
+    session = await (init.model ? ort.InferenceSession.create(init.model, init.options) : ort.InferenceSession.create(init.file, init.options));
   } catch (err) {
     send({ type: 'init-error', message: messageOf(err) });
     port.close();

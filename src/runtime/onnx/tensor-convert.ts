@@ -6,6 +6,7 @@ import * as ort from 'onnxruntime-node';
 import { type DType, type NumericArray, dtypeInfo, fromOrt } from '../../core/dtype.js';
 import { servingError } from '../../core/errors.js';
 import { elementCount, isStringData, type Tensor, type TensorMap, type TensorSpec } from '../../core/tensor.js';
+import { isHandedOver } from '../owned-buffers.js';
 import type { BufferPool } from './buffer-pool.js';
 
 type OrtTensorType = ort.Tensor.Type;
@@ -79,13 +80,19 @@ export function specFromMetadata(meta: ort.InferenceSession.ValueMetadata): Tens
 /**
  * Main thread → worker. Every numeric input is copied into a buffer from `pool`, which the
  * runtime owns exclusively, and that buffer goes in `transfer`: the caller's memory is never
- * detached, and no large buffer is structured-cloned.
+ * detached, and no large buffer is structured-cloned. The exception is memory handed over with
+ * owned-buffers.ts, which is transferred without a copy.
  */
 export function toWire(name: string, t: Tensor, pool: BufferPool, transfer: ArrayBuffer[]): WireTensor {
   const dims = [...t.shape];
   if (isStringData(t.data)) return { name, dtype: t.dtype, dims, data: decodeStrings(name, t.data) };
   const source = t.data;
   const info = dtypeInfo(t.dtype);
+  // Memory the server made itself for this run (a joined batch, decoded images) moves as it is.
+  if (isHandedOver(source.buffer) && source.byteOffset === 0 && source.byteLength === source.buffer.byteLength && source.byteLength > 0) {
+    transfer.push(source.buffer);
+    return { name, dtype: t.dtype, dims, data: source };
+  }
   const buffer = pool.take(source.byteLength);
   new Uint8Array(buffer, 0, source.byteLength).set(new Uint8Array(source.buffer, source.byteOffset, source.byteLength));
   transfer.push(buffer);

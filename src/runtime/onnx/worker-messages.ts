@@ -11,6 +11,8 @@ export interface WarmupRequest {
 /** Data passed with `new Worker(..., { workerData })`. */
 export interface WorkerInit {
   readonly file: string;
+  /** The model's bytes when they were edited in memory (shapes, layout); then `file` only names it. */
+  readonly model?: Uint8Array;
   readonly options: InferenceSession.SessionOptions;
   readonly warmup?: WarmupRequest;
 }

@@ -155,14 +155,14 @@ export class WorkerPool {
     this.#slots = workers.map((worker) => ({ worker }));
     this.#idle = [...this.#slots];
     this.#queue = new RequestQueue(workers.length);
-    this.#init = { file: init.file, options: init.options };
+    this.#init = { file: init.file, model: init.model, options: init.options };
     this.#logger = logger;
   }
 
   /** Grows `first` (already started) into a pool of `size` workers. */
   static async start(first: SessionWorker, init: WorkerInit, size: number, logger: Logger): Promise<WorkerPool> {
     const rest = await Promise.allSettled(
-      Array.from({ length: size - 1 }, () => SessionWorker.start({ file: init.file, options: init.options }, logger)),
+      Array.from({ length: size - 1 }, () => SessionWorker.start({ file: init.file, model: init.model, options: init.options }, logger)),
     );
     const workers = [first, ...rest.flatMap((r) => (r.status === 'fulfilled' ? [r.value.worker] : []))];
     const failure = rest.find((r): r is PromiseRejectedResult => r.status === 'rejected');
