@@ -7,7 +7,14 @@ import type { handleUnaryCall, sendUnaryData, ServerUnaryCall } from '@grpc/grpc
 import type { Logger } from 'pino';
 import { grpcErrorOf } from './status.js';
 
-export type UnaryHandler<Req, Res> = (request: Req, signal: AbortSignal) => Promise<Res>;
+/** `deadline` is the client's gRPC deadline in Date.now() milliseconds, undefined when it set none. */
+export type UnaryHandler<Req, Res> = (request: Req, signal: AbortSignal, deadline: number | undefined) => Promise<Res>;
+
+function deadlineOf(call: ServerUnaryCall<unknown, unknown>): number | undefined {
+  const d = call.getDeadline();
+  const ms = d instanceof Date ? d.getTime() : d;
+  return Number.isFinite(ms) ? ms : undefined;
+}
 
 export function unary<Req, Res>(method: string, logger: Logger, handler: UnaryHandler<Req, Res>): handleUnaryCall<Req, Res> {
   return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
@@ -16,7 +23,7 @@ export function unary<Req, Res>(method: string, logger: Logger, handler: UnaryHa
     call.once('cancelled', onCancel);
     let result: Promise<Res>;
     try {
-      result = handler(call.request, controller.signal);
+      result = handler(call.request, controller.signal, deadlineOf(call));
     } catch (err) {
       result = Promise.reject(err);
     }

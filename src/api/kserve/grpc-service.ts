@@ -51,7 +51,7 @@ export function kserveServiceImplementation(deps: KserveGrpcDeps): UntypedServic
   const inferMetrics = metrics?.endpoint('KServe', 'gRPC', 'ModelInfer');
   const metadataMetrics = metrics?.endpoint('KServe', 'gRPC', 'ModelMetadata');
   const readyMetrics = metrics?.endpoint('KServe', 'gRPC', 'ModelReady');
-  const handle = (method: string, handler: (body: Buffer, signal: AbortSignal) => Promise<Buffer>) => unary<Buffer, Buffer>(method, logger, handler);
+  const handle = (method: string, handler: (body: Buffer, signal: AbortSignal, deadline: number | undefined) => Promise<Buffer>) => unary<Buffer, Buffer>(method, logger, handler);
   const needHost = (): RepositoryHost => {
     if (!host) throw new ServingError('UNIMPLEMENTED', 'The model repository extension is not available on this server');
     return host;
@@ -91,14 +91,14 @@ export function kserveServiceImplementation(deps: KserveGrpcDeps): UntypedServic
       return encodeMessage(ks.ModelMetadataResponse, { ...meta });
     }),
 
-    ModelInfer: handle('ModelInfer', async (body, signal) => {
+    ModelInfer: handle('ModelInfer', async (body, signal, deadline) => {
       const started = performance.now();
       const req = parseInferRequest(body);
       const servable = await registry.getServable(req.modelName, parseModelVersion(req.modelVersion), { waitForLoading: true, signal });
       return trackInference(inferMetrics?.of(servable), started, async (observe) => {
         const inputs = decodeInferInputs(req, servable.inputs);
         const requested = req.outputs.length > 0 ? req.outputs : undefined;
-        const outputs = await servable.infer(inputs, { signal, ...(requested && { outputs: requested }), ...(observe && { observe }) });
+        const outputs = await servable.infer(inputs, { signal, ...(deadline !== undefined && { deadline }), ...(requested && { outputs: requested }), ...(observe && { observe }) });
         const order = requested ? dedupe(requested) : [...outputs.keys()];
         return encodeInferResponse(outputs, order, {
           modelName: servable.name, modelVersion: String(servable.version), id: req.id, request: req,

@@ -60,7 +60,7 @@ export function predictionServiceImplementation({ registry, logger, metrics }: T
     Regress: notImplemented('Regress'),
     MultiInference: notImplemented('MultiInference'),
 
-    Predict: unary<Buffer, Buffer>('Predict', logger, async (body, signal) => {
+    Predict: unary<Buffer, Buffer>('Predict', logger, async (body, signal, deadline) => {
       const started = performance.now();
       const request = parsePredictRequest(body);
       const spec = request.modelSpec;
@@ -70,6 +70,7 @@ export function predictionServiceImplementation({ registry, logger, metrics }: T
         const inputs = decodeInputs(request.inputs, servable.inputs, dataTypeName);
         const outputs = await servable.infer(inputs, {
           signal,
+          ...(deadline !== undefined && { deadline }),
           ...(request.outputFilter.length > 0 ? { outputs: request.outputFilter } : {}),
           ...(observe && { observe }),
         });
