@@ -7,16 +7,18 @@
  * queue, so two reconciles never interleave; requests are never blocked by it.
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import { ConfigFileError, loadModelListConfig } from '../config/config-file.js';
+import { ConfigFileError, loadModelListConfig, readConfigBytes } from '../config/config-file.js';
 import type { ModelConfig, ModelListConfig, ServerConfig } from '../config/types.js';
 import { servingError } from '../core/errors.js';
-import type { Servable, ServableRegistry, VersionStatus } from '../core/servable.js';
+import { ModelState, type Servable, type ServableRegistry, type VersionStatus } from '../core/servable.js';
+import { PipelineManager } from '../pipeline/pipeline-manager.js';
+import type { ModelLookup } from '../pipeline/validate.js';
 import type { ModelFormat } from '../runtime/engine.js';
 import { localStorage } from '../storage/local.js';
 import type { Storage } from '../storage/storage.js';
 import { Model, type SyncContext } from './model.js';
+import type { ModelVersion } from './model-version.js';
 
 export interface ModelManagerOptions {
   readonly logger: Logger;
@@ -62,9 +64,11 @@ const RELOAD_TEXT = {
   VERSIONS_RELOAD_FAILED: 'Reloading models versions failed. Check server logs for more info.',
 } as const;
 
-export class ModelManager implements ServableRegistry {
+export class ModelManager implements ServableRegistry, ModelLookup {
   private readonly logger: Logger;
   private readonly models = new Map<string, Model>();
+  /** Pipelines share the name space with models; a name is looked up as a model first (SPEC §6.2). */
+  private readonly pipelines: PipelineManager;
   private readonly storageFor: (basePath: string) => Storage;
   private readonly waitForLoadingMs: number;
   private config: ServerConfig | undefined;
@@ -82,6 +86,7 @@ export class ModelManager implements ServableRegistry {
     this.logger = opts.logger;
     this.storageFor = opts.storageFor ?? (() => localStorage);
     this.waitForLoadingMs = opts.waitForLoadingMs ?? 10_000;
+    this.pipelines = new PipelineManager({ logger: this.logger, models: this, modelExists: (name) => this.models.has(name) });
   }
 
   /**
@@ -116,6 +121,8 @@ export class ModelManager implements ServableRegistry {
       if (this.pollTimer) clearTimeout(this.pollTimer);
       this.pollTimer = undefined;
       await this.queue;
+      // Pipelines first: their running requests still use the models.
+      await this.pipelines.stop();
       await Promise.all([...this.models.values()].map((m) => m.retireAll()));
     })();
     return this.stopping;
@@ -132,14 +139,23 @@ export class ModelManager implements ServableRegistry {
       const configReloaded = configPath ? await this.reloadConfigFile(configPath, true) : false;
       // A config just applied has retried every failed version already.
       const { changed: versionsChanged, errors } = await this.syncAll(!configReloaded);
+      this.pipelines.revalidateAll();
+      // An edited custom node library is picked up by an explicit reload even if config.json is unchanged.
+      const libraries = configReloaded ? { changed: false, errors: [] } : await this.pipelines.refreshLibraries();
+      for (const e of libraries.errors) this.logger.error(e);
       if (errors.length > 0) throw new ReloadError('VERSIONS_RELOAD_FAILED', RELOAD_TEXT.VERSIONS_RELOAD_FAILED, 500, errors);
-      return { changed: configPath !== undefined && (configReloaded || versionsChanged), configReloaded, versionsChanged };
+      return { changed: configPath !== undefined && (configReloaded || versionsChanged || libraries.changed), configReloaded, versionsChanged };
     });
   }
 
   async getServable(name: string, version?: number, options: { waitForLoading?: boolean; signal?: AbortSignal } = {}): Promise<Servable> {
     const model = this.models.get(name);
-    if (!model) throw servingError('MODEL_NAME_MISSING');
+    if (!model) {
+      // Pipelines have one pseudo-version and ignore the requested one (SPEC §6.2).
+      const pipeline = this.pipelines.get(name);
+      if (pipeline) return pipeline.ready();
+      throw servingError('MODEL_NAME_MISSING');
+    }
     if (version === undefined || version === 0) {
       const v = model.getDefault();
       if (!v) throw servingError('MODEL_VERSION_MISSING');
@@ -152,7 +168,13 @@ export class ModelManager implements ServableRegistry {
 
   getStatus(name: string, version?: number): VersionStatus[] {
     const model = this.models.get(name);
-    if (!model) throw servingError('MODEL_NAME_MISSING');
+    if (!model) {
+      const pipeline = this.pipelines.get(name);
+      if (!pipeline) throw servingError('MODEL_NAME_MISSING');
+      // OVMS reports the pipeline's one version whatever version was asked for.
+      pipeline.revalidate();
+      return [pipeline.status()];
+    }
     if (version === undefined || version === 0) return model.statuses();
     const v = Number.isSafeInteger(version) && version > 0 ? model.getVersion(version) : undefined;
     if (!v) throw servingError('MODEL_VERSION_MISSING');
@@ -160,7 +182,45 @@ export class ModelManager implements ServableRegistry {
   }
 
   names(): string[] {
-    return [...this.models.keys()].sort();
+    return [...new Set([...this.models.keys(), ...this.pipelines.names()])].sort();
+  }
+
+  /** Pipeline names, for /v1/config and metrics that treat them apart from models. */
+  pipelineNames(): string[] {
+    return this.pipelines.names().filter((n) => !this.models.has(n)).sort();
+  }
+
+  /** Pipelines whose definition is invalid, by name, with the reason (for /v1/config and logs). */
+  pipelineErrors(): Map<string, string> {
+    const out = new Map<string, string>();
+    for (const name of this.pipelines.names()) {
+      const p = this.pipelines.get(name)!;
+      if (p.error !== undefined) out.set(name, p.error);
+    }
+    return out;
+  }
+
+  // ModelLookup, for pipeline validation and model nodes -------------------------------------------
+
+  availableVersion(modelName: string, version?: number): Servable | undefined {
+    const v = this.versionFor(modelName, version);
+    return v?.state === ModelState.AVAILABLE ? v : undefined;
+  }
+
+  usesDynamicParameters(modelName: string, version?: number): boolean {
+    const config = this.versionFor(modelName, version)?.config ?? this.models.get(modelName)?.config;
+    if (!config) return false;
+    const shape = config.shape;
+    const autoShape = shape === 'auto'
+      || (shape !== undefined && !Array.isArray(shape) && typeof shape === 'object'
+        && Object.values(shape as Record<string, unknown>).includes('auto'));
+    return config.batchSize === 'auto' || autoShape;
+  }
+
+  private versionFor(modelName: string, version?: number): ModelVersion | undefined {
+    const model = this.models.get(modelName);
+    if (!model?.config) return undefined;
+    return version === undefined || version === 0 ? model.getDefault() : model.getVersion(version);
   }
 
   /** Model-level errors (e.g. an invalid base path) by model name, for /v1/config and logs. */
@@ -196,6 +256,7 @@ export class ModelManager implements ServableRegistry {
     const configPath = this.config?.configPath;
     if (configPath) await this.reloadConfigFile(configPath, false);
     await this.syncAll(false);
+    this.pipelines.revalidateAll();
   }
 
   private async startFromConfigFile(path: string): Promise<void> {
@@ -216,8 +277,8 @@ export class ModelManager implements ServableRegistry {
 
   /** Reads and validates the config file; the hash is of the bytes read before validation. */
   private async readConfigFile(path: string): Promise<{ list: ModelListConfig; hash: string | undefined }> {
-    const hash = await fileHash(path);
-    const list = await loadModelListConfig(path);
+    const hash = await fileHash(path, this.storageFor(path));
+    const list = await loadModelListConfig(path, this.storageFor(path));
     return { list, hash };
   }
 
@@ -226,7 +287,7 @@ export class ModelManager implements ServableRegistry {
    * invalid file is logged and the previous config keeps serving. Returns whether it was applied.
    */
   private async reloadConfigFile(path: string, explicit: boolean): Promise<boolean> {
-    const hash = await fileHash(path);
+    const hash = await fileHash(path, this.storageFor(path));
     if (hash === undefined) {
       if (explicit) throw new ReloadError('CONFIG_FILE_MISSING', RELOAD_TEXT.CONFIG_FILE_MISSING, 500, [`Cannot read ${path}`]);
       if (!this.configUnreadable) this.logger.error(`Config file ${path} not found or cannot open; keeping the current configuration`);
@@ -239,7 +300,7 @@ export class ModelManager implements ServableRegistry {
     this.logger.info(`Config file ${path} changed; reloading`);
     let list: ModelListConfig;
     try {
-      list = await loadModelListConfig(path);
+      list = await loadModelListConfig(path, this.storageFor(path));
     } catch (err) {
       if (!(err instanceof ConfigFileError)) throw err;
       this.configFailed = true;
@@ -270,6 +331,12 @@ export class ModelManager implements ServableRegistry {
     for (const w of list.warnings ?? []) this.logger.warn(`Model: ${w.name ?? `#${w.index}`}: ${w.message}`);
     const inConfig = new Set<string>();
     for (const modelConfig of list.models) {
+      if (this.pipelines.isActive(modelConfig.name) && !this.models.has(modelConfig.name)) {
+        const message = `Model name: ${modelConfig.name} is already occupied by pipeline definition.`;
+        this.logger.error(message);
+        entryErrors.push(message);
+        continue;
+      }
       if (inConfig.has(modelConfig.name)) {
         const message = `Duplicated model names: ${modelConfig.name} defined in config file. Only first definition will be loaded.`;
         this.logger.error(message);
@@ -288,6 +355,7 @@ export class ModelManager implements ServableRegistry {
       model.config = undefined;
       await model.retireAll();
     }
+    entryErrors.push(...await this.pipelines.apply(list));
     return { entryErrors, loadErrors };
   }
 
@@ -315,12 +383,49 @@ export class ModelManager implements ServableRegistry {
     }
     return model;
   }
+
+  // ---- Hooks for the repository extension and readiness (src/serving/repository-control.ts,
+  // src/serving/readiness.ts; engineer K). Kept at the end and self-contained on purpose.
+
+  /** The settings a model is served with; undefined when it is not configured (removed from config.json, or unloaded through the repository API). */
+  modelConfig(name: string): ModelConfig | undefined {
+    return this.models.get(name)?.config;
+  }
+
+  /** The server configuration given to start(). */
+  get serverConfig(): ServerConfig | undefined {
+    return this.config;
+  }
+
+  /**
+   * Serves `name` with `config` (starting, reloading and retrying its versions), or with undefined
+   * retires all its versions and leaves it out of polling until a config file change applies it
+   * again. Runs in the reconcile queue like polls and reloads.
+   */
+  setModelConfig(name: string, config: ModelConfig | undefined): Promise<{ changed: boolean; errors: readonly string[] }> {
+    return this.serialized(async () => {
+      if (this.stopping) return { changed: false, errors: [] };
+      if (config === undefined) {
+        const model = this.models.get(name);
+        if (!model) throw servingError('MODEL_NAME_MISSING');
+        model.config = undefined;
+        const changed = await model.retireAll();
+        this.pipelines.revalidateAll();
+        return { changed, errors: [] };
+      }
+      const model = this.modelFor(name);
+      model.config = config;
+      const result = await model.sync(this.syncContext(config, true));
+      this.pipelines.revalidateAll();
+      return result;
+    });
+  }
 }
 
-/** sha-256 of a file's bytes, or undefined when it cannot be read. */
-async function fileHash(path: string): Promise<string | undefined> {
+/** sha-256 of a file's bytes (on disk or in cloud storage), or undefined when it cannot be read. */
+async function fileHash(path: string, storage: Storage): Promise<string | undefined> {
   try {
-    return createHash('sha256').update(await readFile(path)).digest('hex');
+    return createHash('sha256').update(await readConfigBytes(path, storage)).digest('hex');
   } catch {
     return undefined;
   }
