@@ -18,10 +18,11 @@
 import { existsSync } from 'node:fs';
 import { isIPv6 } from 'node:net';
 import path from 'node:path';
-import type { LogLevel, ModelConfig, ServerConfig } from '../config/types.js';
+import type { LogLevel, ModelConfig, ServerConfig, TlsFiles } from '../config/types.js';
+import { MAX_REQUEST_BYTES_LIMIT } from '../core/limits.js';
 import {
   DEFAULT_VERSION_POLICY, SettingError, checkNireq, parseBatchSize, parseLayoutArgument,
-  parsePluginConfigArgument, parseShapeArgument, parseVersionPolicyArgument, resolveBasePath,
+  parsePluginConfigArgument, parseShapeArgument, parseVersionPolicyArgument, resolveBasePath, isRemotePath,
 } from '../config/model-settings.js';
 import { CPU_COUNT, DEFAULT_REST_WORKERS, findOption, findShortOption, type OptionDef } from './options.js';
 import { helpText, versionText } from './help.js';
@@ -185,6 +186,8 @@ function buildServerConfig(values: Map<string, OptionValue>): ParsedCommandLine 
     throw new UsageError('Setting low_latency_transformation, max_sequence_number and idle_sequence_cleanup require setting stateful flag for the model.');
   }
 
+  const security = buildSecurityConfig(values, restPort);
+
   const warnings: string[] = [];
   const model = configPath ? undefined : buildModelConfig(modelName!, modelPath!, values, warnings);
   const channelArguments = str('grpc_channel_arguments');
@@ -202,15 +205,56 @@ function buildServerConfig(values: Map<string, OptionValue>): ParsedCommandLine 
     filePollWaitSeconds: Number(uint('file_system_poll_wait_seconds', 1n)),
     sequenceCleanerPollWaitMinutes: Number(uint('sequence_cleaner_poll_wait_minutes', 5n)),
     metricsEnable,
+    ...(given('disable_console') && { disableConsole: true }),
     ...(metricsList.length > 0 && { metricsList }),
     ...(logPath && { logPath }),
     ...(cacheDir && { cacheDir }),
     ...(cpuExtension !== undefined && { cpuExtension }),
     ...(channelArguments !== undefined && { grpcChannelArguments: parseChannelArguments(channelArguments) }),
-    ...(configPath && { configPath: path.resolve(configPath) }),
+    // A cloud URL (s3://…/config.json) is kept as written; path.resolve would mangle it.
+    ...(configPath && { configPath: isRemotePath(configPath) ? configPath : path.resolve(configPath) }),
     ...(model && { model }),
+    ...security,
   };
   return { action: 'serve', config, ...(warnings.length > 0 && { warnings }) };
+}
+
+/**
+ * --max_request_size, the TLS files and --api_key_file (tsms additions; OVMS 2025 has
+ * --api_key_file). Checked after OVMS's own checks, with messages in their style.
+ */
+function buildSecurityConfig(values: Map<string, OptionValue>, restPort: bigint): Pick<ServerConfig, 'maxRequestSize' | 'grpcTls' | 'restTls' | 'apiKeyFile'> {
+  const str = (name: string) => (values.get(name) as string | undefined) || undefined;
+  const maxRequestSize = values.get('max_request_size') as bigint | undefined;
+  if (maxRequestSize !== undefined && (maxRequestSize < 1n || maxRequestSize > BigInt(MAX_REQUEST_BYTES_LIMIT))) {
+    throw new UsageError(`max_request_size should be from 1 to ${MAX_REQUEST_BYTES_LIMIT}`);
+  }
+  const tlsFiles = (api: 'grpc' | 'rest'): TlsFiles | undefined => {
+    const [cert, key, ca] = (['cert', 'key', 'ca'] as const).map((part) => str(`${api}_tls_${part}`));
+    if (!cert && !key && !ca) return undefined;
+    if (!cert) throw new UsageError(`${api}_tls_cert setting is missing, required when ${key ? `${api}_tls_key` : `${api}_tls_ca`} is provided`);
+    if (!key) throw new UsageError(`${api}_tls_key setting is missing, required when ${api}_tls_cert is provided`);
+    if (api === 'rest' && restPort === 0n) throw new UsageError('rest_port setting is missing, required when rest_tls_cert is provided');
+    for (const [part, file] of [['cert', cert], ['key', key], ['ca', ca]] as const) {
+      if (file !== undefined) requireFile(`${api}_tls_${part}`, file);
+    }
+    return { cert: path.resolve(cert), key: path.resolve(key), ...(ca && { ca: path.resolve(ca) }) };
+  };
+  const grpcTls = tlsFiles('grpc');
+  const restTls = tlsFiles('rest');
+  const apiKeyFile = str('api_key_file');
+  if (apiKeyFile !== undefined) requireFile('api_key_file', apiKeyFile);
+  return {
+    ...(maxRequestSize !== undefined && { maxRequestSize: Number(maxRequestSize) }),
+    ...(grpcTls && { grpcTls }),
+    ...(restTls && { restTls }),
+    ...(apiKeyFile && { apiKeyFile: path.resolve(apiKeyFile) }),
+  };
+}
+
+/** OVMS's wording for a missing --cpu_extension, used for every file-valued option. */
+function requireFile(option: string, file: string): void {
+  if (!existsSync(file)) throw new UsageError(`File path provided as an --${option} parameter does not exists in the filesystem: ${file}`);
 }
 
 /** --model_name/--model_path and the single-model flags → the one ModelConfig. */
