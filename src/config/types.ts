@@ -81,6 +81,23 @@ export interface ServerConfig {
   readonly metricsList?: readonly string[];
   /** --cache_dir: model cache folder. */
   readonly cacheDir?: string;
+  /** --disable_console (tsms only): no web console on the REST port. */
+  readonly disableConsole?: boolean;
+  /** --max_request_size: largest gRPC message / REST body accepted, in bytes (default 1 GiB). */
+  readonly maxRequestSize?: number;
+  /** --grpc_tls_cert/--grpc_tls_key[/--grpc_tls_ca]: TLS (mTLS with a CA) on the gRPC port. */
+  readonly grpcTls?: TlsFiles;
+  /** --rest_tls_cert/--rest_tls_key[/--rest_tls_ca]: HTTPS (mTLS with a CA) on the REST port. */
+  readonly restTls?: TlsFiles;
+  /** --api_key_file: every endpoint but liveness requires `Authorization: Bearer <key from file>`. */
+  readonly apiKeyFile?: string;
+}
+
+/** PEM files for one listener. With `ca`, clients must present a certificate signed by it. */
+export interface TlsFiles {
+  readonly cert: string;
+  readonly key: string;
+  readonly ca?: string;
 }
 
 /** What a config.json yields: the valid model entries and a list of skipped ones with reasons. */

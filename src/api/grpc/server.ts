@@ -2,7 +2,7 @@
  * The gRPC listener on --port: one grpc-js Server carrying the TensorFlow Serving services and
  * KServe v2's inference.GRPCInferenceService on the same port, sized for large tensors as OVMS is.
  */
-import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { Server } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { ServableRegistry } from '../../core/servable.js';
 import type { ServingMetrics } from '../../metrics/serving-metrics.js';
@@ -10,7 +10,11 @@ import type { Lifecycle } from '../../serving/readiness.js';
 import type { RepositoryHost } from '../../serving/repository-control.js';
 import { kserveServiceDefinition, kserveServiceImplementation } from '../kserve/grpc-service.js';
 import { addTfsGrpcServices } from '../tfs/grpc-services.js';
+import { DEFAULT_MAX_REQUEST_BYTES } from '../../core/limits.js';
+import type { ApiKey, TlsMaterial } from '../security.js';
+import { apiKeyInterceptor } from './auth.js';
 import { defaultHttp2Tuning, tuneHttp2 } from './http2-tuning.js';
+import { grpcServerCredentials } from './tls.js';
 
 export interface GrpcServerOptions {
   readonly address: string;
@@ -25,17 +29,24 @@ export interface GrpcServerOptions {
   readonly lifecycle?: Lifecycle;
   /** How long close() lets in-flight calls finish before cutting connections. */
   readonly shutdownGraceMs?: number;
+  /** --max_request_size: larger messages are refused with RESOURCE_EXHAUSTED (default 1 GiB). */
+  readonly maxMessageBytes?: number;
+  /** TLS on the port (mTLS when it has a CA); plaintext when absent. */
+  readonly tls?: TlsMaterial;
+  /** When set, every method but ServerLive needs `authorization: Bearer <key>` metadata. */
+  readonly apiKey?: ApiKey;
 }
 
-/** OVMS accepts and sends messages up to 1 GiB. */
-const MAX_MESSAGE_BYTES = 1024 * 1024 * 1024;
+/** OVMS sends messages up to 1 GiB; what it accepts is --max_request_size here. */
+const MAX_SEND_MESSAGE_BYTES = 1024 * 1024 * 1024;
 const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
 
 export async function startGrpcServer(opts: GrpcServerOptions): Promise<{ close(): Promise<void> }> {
   const { address, port, registry, logger, host, metrics, lifecycle } = opts;
   const server = new Server({
-    'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
-    'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
+    'grpc.max_receive_message_length': opts.maxMessageBytes ?? DEFAULT_MAX_REQUEST_BYTES,
+    'grpc.max_send_message_length': MAX_SEND_MESSAGE_BYTES,
+    ...(opts.apiKey && { interceptors: [apiKeyInterceptor(opts.apiKey)] }),
   });
   tuneHttp2(server, defaultHttp2Tuning, logger);
   addTfsGrpcServices(server, { registry, logger, ...(metrics && { metrics }) });
@@ -45,7 +56,7 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<{ close(
 
   try {
     await new Promise<number>((resolve, reject) => {
-      server.bindAsync(hostPort(address, port), ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
+      server.bindAsync(hostPort(address, port), grpcServerCredentials(opts.tls), (err, bound) => (err ? reject(err) : resolve(bound)));
     });
   } catch (err) {
     server.forceShutdown();

@@ -4,9 +4,10 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { ServingError, servingError } from '../../core/errors.js';
+import { DEFAULT_MAX_REQUEST_BYTES } from '../../core/limits.js';
 
-/** Largest request body accepted by default: 1 GiB, OVMS's gRPC message cap. */
-export const DEFAULT_MAX_BODY_BYTES = 1024 ** 3;
+/** Largest request body accepted by default (--max_request_size's default). */
+export const DEFAULT_MAX_BODY_BYTES = DEFAULT_MAX_REQUEST_BYTES;
 
 const PREALLOCATE_MAX = 64 * 1024 * 1024;
 

@@ -20,6 +20,7 @@ import { parse as parseLossless } from 'lossless-json';
 import { type DType, dtypeInfo, type NumericArray } from '../../core/dtype.js';
 import { servingError } from '../../core/errors.js';
 import { numberToHalfBits } from '../../core/fp16.js';
+import { MAX_JSON_DEPTH } from '../../core/limits.js';
 import { isStringData, type Tensor, type TensorMap, type TensorSpec } from '../../core/tensor.js';
 import { formatFloat32, formatFloat64, formatHalf } from '../tfs/rest-json-writer.js';
 import { invalidArgument } from './errors.js';
@@ -48,7 +49,7 @@ export interface RestInferRequest {
 }
 
 /** Deeper nesting than this in "data" is refused (only an attack or a mistake). */
-const MAX_DEPTH = 64;
+const MAX_DEPTH = MAX_JSON_DEPTH;
 
 /**
  * Parses an inference request body. `headerLength` is the Inference-Header-Content-Length header

@@ -8,6 +8,7 @@
  */
 import { type DType, dtypeInfo, fromKserve } from '../../core/dtype.js';
 import { ServingError, servingError } from '../../core/errors.js';
+import { tooManyDimensions } from '../../core/limits.js';
 import { elementCount, formatShape, isStringData, tensorBytes, viewBytes, type Tensor, type TensorMap, type TensorSpec } from '../../core/tensor.js';
 import { validateInput } from '../../serving/validation.js';
 import { invalidArgument } from './errors.js';
@@ -35,6 +36,8 @@ export interface DecodeFault {
  * expected precision when known), then that the element count is representable.
  */
 export function checkHeader(datatype: string, shape: readonly number[], expected: DType | undefined): InputHeader | DecodeFault {
+  const tooMany = tooManyDimensions(shape);
+  if (tooMany) return { error: tooMany };
   for (const d of shape) {
     if (d < 0) return { error: servingError('INVALID_SHAPE', `Negative dimension size is not acceptable: ${formatShape(shape)}`) };
   }

@@ -13,6 +13,7 @@
 import { type DType, type NumericArray, dtypeInfo, fromTf } from '../../core/dtype.js';
 import { servingError, ServingError } from '../../core/errors.js';
 import { validateInput } from '../../serving/validation.js';
+import { tooManyDimensions } from '../../core/limits.js';
 import { elementCount, formatShape, isStringData, tensorBytes, viewBytes, type Tensor, type TensorMap, type TensorSpec } from '../../core/tensor.js';
 import {
   countVarints, tagOf, varint32Size, varint64Size, WireError, WireReader, WireType, writeVarint32, writeVarint64,
@@ -326,6 +327,8 @@ export function decodeTensorProto(view: TensorProtoView, expected: DType | undef
 
 function decodeTensor(view: TensorProtoView, expected: DType | undefined, dtypeName: (tf: number) => string): Tensor | DecodeFault {
   const shape = view.dims;
+  const tooMany = tooManyDimensions(shape);
+  if (tooMany) return { error: tooMany };
   if (shape.some((d) => d < 0)) {
     return { error: servingError('INVALID_SHAPE', `Negative dimension size is not acceptable: ${formatShape(shape)}`) };
   }

@@ -13,6 +13,7 @@ import { dtypeInfo, type DType, type NumericArray } from '../../core/dtype.js';
 import { servingError, type StatusName } from '../../core/errors.js';
 import { numberToHalfBits } from '../../core/fp16.js';
 import { formatShape, type Tensor, type TensorMap, type TensorSpec } from '../../core/tensor.js';
+import { MAX_JSON_DEPTH } from '../../core/limits.js';
 
 export type PredictFormat = 'row' | 'column';
 
@@ -23,7 +24,7 @@ export interface PredictRequest {
 }
 
 /** Deeper nesting than this is refused (it can only be an attack or a mistake). */
-const MAX_RANK = 64;
+const MAX_RANK = MAX_JSON_DEPTH;
 
 export function parsePredictBody(body: Uint8Array, specs: readonly TensorSpec[]): PredictRequest {
   const doc = parseJson(body, specs.some((s) => s.dtype === 'INT64' || s.dtype === 'UINT64'));
