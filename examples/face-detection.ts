@@ -36,6 +36,9 @@ const { values: args } = parseArgs({
     model_type: { type: 'string' },
     tensor: { type: 'boolean', default: false },
     threshold: { type: 'string' },
+    // As OVMS's face_detection.py: the size the client resizes to (a `--shape auto` model reshapes to it).
+    width: { type: 'string' },
+    height: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -48,7 +51,14 @@ if (args.help) {
 const modelType: ModelType = (args.model_type as ModelType | undefined) ?? (args.model_name!.includes('ultraface') ? 'ultraface' : 'retail');
 const threshold = Number(args.threshold ?? (modelType === 'ultraface' ? 0.7 : 0.5));
 const inputName = modelType === 'ultraface' ? 'input' : 'data';
-const size = modelType === 'ultraface' ? { width: 320, height: 240 } : { width: 300, height: 300 };
+const modelSize = modelType === 'ultraface' ? { width: 320, height: 240 } : { width: 300, height: 300 };
+const resizeTo = args.width && args.height ? { width: Number(args.width), height: Number(args.height) } : undefined;
+const size = resizeTo ?? modelSize;
+
+/** With --width/--height the image is resized in the client first (JPEG re-encoded at quality 95). */
+async function sized(image: Buffer): Promise<Buffer> {
+  return resizeTo ? sharp(image).resize(resizeTo.width, resizeTo.height, { fit: 'fill' }).jpeg({ quality: 95 }).toBuffer() : image;
+}
 
 // ---- transport --------------------------------------------------------------------------------
 
@@ -179,8 +189,8 @@ for (const file of files) {
   const started = performance.now();
   try {
     let outputs: Outputs;
-    if (args.rest_url) outputs = await restPredict(args.rest_url, image);
-    else outputs = await predictGrpc!(args.tensor ? await toTensor(image) : { dtype: 7, tensor_shape: { dim: [{ size: 1 }] }, string_val: [image] });
+    if (args.rest_url) outputs = await restPredict(args.rest_url, await sized(image));
+    else outputs = await predictGrpc!(args.tensor ? await toTensor(image) : { dtype: 7, tensor_shape: { dim: [{ size: 1 }] }, string_val: [await sized(image)] });
     const ms = performance.now() - started;
     const boxes = modelType === 'ultraface' ? ultrafaceBoxes(outputs) : retailBoxes(outputs);
     const target = path.join(args.output_dir!, `${path.parse(file).name}.png`);
