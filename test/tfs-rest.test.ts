@@ -259,8 +259,9 @@ describe('TFS REST API', () => {
       await expectError(send('POST', '/v1/models/dummy/versions/1:regress', { examples: [] }), 501, /:regress API is not supported/);
     });
 
+    // '/' is the web console unless --disable_console (then 400 as here: test/console-routes.test.ts).
     test('URLs that match nothing are 400 "Invalid request URL"', async () => {
-      for (const p of ['/v1/models/dummy:explain', '/v1/models/dummy/extra', '/v1/models/dummy/', '/v1/nothing', '/', '/v1/models/dummy/versions/x', '/v1/models/dummy/versions/-1:predict']) {
+      for (const p of ['/v1/models/dummy:explain', '/v1/models/dummy/extra', '/v1/models/dummy/', '/v1/nothing', '/v1/models/dummy/versions/x', '/v1/models/dummy/versions/-1:predict']) {
         await expectError(send('GET', p), 400, 'Invalid request URL');
       }
     });

@@ -3,7 +3,7 @@
  * small router. Protocols register their routes; this file owns the HTTP mechanics: keep-alive,
  * body size limit, client-disconnect signals, error bodies, and a graceful close.
  */
-import http from 'node:http';
+import type http from 'node:http';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { ServableRegistry } from '../../core/servable.js';
@@ -13,6 +13,8 @@ import { readinessOf, type Lifecycle } from '../../serving/readiness.js';
 import type { ManagerControl } from '../../serving/repository-control.js';
 import { registerKserveRestRoutes } from '../kserve/rest-routes.js';
 import { registerTfsRestRoutes } from '../tfs/rest-routes.js';
+import type { ApiKey, TlsMaterial } from '../security.js';
+import { checkApiKey } from './auth.js';
 import { DEFAULT_MAX_BODY_BYTES, readBody } from './body.js';
 import { registerConfigRoutes } from './config-routes.js';
 import { registerHealthRoutes } from './health-routes.js';
@@ -20,6 +22,8 @@ import { registerMetricsRoutes } from './metrics-routes.js';
 import { registerRepositoryRoutes } from './repository-routes.js';
 import { JSON_CONTENT_TYPE, errorResponse } from './errors.js';
 import { Router, type HttpResponse, type RequestContext } from './router.js';
+import { registerConsoleRoutes } from '../../console/routes.js';
+import { createRestListener } from './tls.js';
 
 export interface HttpServerOptions {
   readonly address: string;
@@ -36,6 +40,12 @@ export interface HttpServerOptions {
   readonly metrics?: ServingMetrics;
   /** Tells readiness the server is shutting down. */
   readonly lifecycle?: Lifecycle;
+  /** HTTPS on the port (mTLS when it has a CA); plain HTTP when absent. */
+  readonly tls?: TlsMaterial;
+  /** When set, every route but /v2/health/live needs `Authorization: Bearer <key>`. */
+  readonly apiKey?: ApiKey;
+  /** Serve the web console at / and /console/ (src/console). */
+  readonly console?: boolean;
 }
 
 export interface HttpServerHandle {
@@ -65,10 +75,11 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     registerRepositoryRoutes(router, manager);
   }
   if (metrics) registerMetricsRoutes(router, metrics);
+  if (opts.console) registerConsoleRoutes(router, { registry, ...(manager && { manager }), metricsEnabled: metrics !== undefined });
   opts.extraRoutes?.(router);
 
   let closing = false;
-  const server = http.createServer({ keepAlive: true, noDelay: true }, (req, res) => {
+  const server = createRestListener(opts.tls, (req, res) => {
     void handleRequest(req, res);
   });
 
@@ -83,7 +94,11 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
       if (!res.writableFinished) controller?.abort(servingError('REQUEST_CANCELLED'));
     });
 
-    let response: HttpResponse | undefined;
+    let response: HttpResponse | undefined = checkApiKey(opts.apiKey, req, path);
+    if (response) {
+      writeResponse(req, res, response, bodyRead);
+      return;
+    }
     try {
       const match = router.match(method, path);
       if (match.kind === 'not-found') throw servingError('REST_INVALID_URL');

@@ -1,0 +1,60 @@
+/**
+ * The web console on the REST port (on unless --disable_console): the page at `/` and
+ * `/console/`, its script and style under `/console/`, and `/console/api/state` (see state.ts).
+ * Everything else the page shows comes from the public APIs (metadata, infer, /metrics), so the
+ * console is also an example of using them.
+ *
+ * The page is plain HTML, CSS and browser code kept as TypeScript modules in page/ (no framework,
+ * no bundler): they compile with the server, so wherever dist/src goes (npm package, container
+ * image) the console goes too. Bodies are built once at start.
+ */
+import type { ServableRegistry } from '../core/servable.js';
+import type { ManagerControl } from '../serving/repository-control.js';
+import type { HttpResponse, Router } from '../api/http/router.js';
+import { consoleApp } from './page/app.js';
+import { indexHtml } from './page/index-html.js';
+import { styleCss } from './page/style-css.js';
+import { consoleState } from './state.js';
+
+export interface ConsoleRouteOptions {
+  readonly registry: ServableRegistry;
+  readonly manager?: ManagerControl;
+  readonly metricsEnabled: boolean;
+}
+
+function staticFile(body: string, type: string): HttpResponse {
+  return {
+    status: 200,
+    body: Buffer.from(body),
+    headers: {
+      'Content-Type': type,
+      // Revalidated on each visit: a new server version's console is picked up at once.
+      'Cache-Control': 'no-cache',
+      'X-Content-Type-Options': 'nosniff',
+      // Only its own files and the server's APIs; uploaded images are shown from blob: URLs.
+      'Content-Security-Policy': "default-src 'self'; img-src 'self' blob: data:; object-src 'none'; frame-ancestors 'none'; base-uri 'none'",
+    },
+  };
+}
+
+/** The browser script: the compiled consoleApp function, called. */
+export function consoleScript(): string {
+  return `'use strict';\n(${consoleApp.toString()})();\n`;
+}
+
+export function registerConsoleRoutes(router: Router, opts: ConsoleRouteOptions): void {
+  const page = staticFile(indexHtml, 'text/html; charset=utf-8');
+  const files = new Map<string, HttpResponse>([
+    ['console.js', staticFile(consoleScript(), 'text/javascript; charset=utf-8')],
+    ['console.css', staticFile(styleCss, 'text/css; charset=utf-8')],
+  ]);
+  router.add(/^\/(?:console\/?)?$/, { GET: () => page });
+  router.add(/^\/console\/(?<file>console\.js|console\.css)$/, { GET: (ctx) => files.get(ctx.params['file']!) });
+  router.add(/^\/console\/api\/state$/, {
+    GET: () => ({
+      status: 200,
+      body: JSON.stringify(consoleState(opts.registry, opts.manager, opts.metricsEnabled)),
+      headers: { 'Cache-Control': 'no-store' },
+    }),
+  });
+}
