@@ -105,7 +105,7 @@ describe('onnx format basics', () => {
     const model = await load(dummyModel(), {}, 'tiny-auto');
     assert.equal(model.executionMode, 'inline');
     assert.equal(model.streams, 1);
-    assert.equal(model.nireq, 1);
+    assert.equal(model.nireq, 16, "inline auto nireq lets several runs queue inside onnxruntime");
     assert.deepEqual(model.inputs, [{ name: 'b', dtype: 'FP32', shape: [1, 10] }]);
     assert.deepEqual(model.outputs, [{ name: 'a', dtype: 'FP32', shape: [1, 10] }]);
     const out = await model.run(new Map([['b', f32([1, 10], [0, 1, 2, 3, 4, 5, 6, 7, 8, 9])]]), ['a']);
