@@ -56,6 +56,7 @@ class Counted {
       inputs: this.model.inputs,
       outputs: this.model.outputs,
       nireq: this.model.nireq,
+      streams: this.model.streams,
       run: (inputs: TensorMap, names: readonly string[], signal?: AbortSignal) => {
         this.runs.push(inputs.get('x')!.shape[0]!);
         return this.model.run(inputs, names, signal);

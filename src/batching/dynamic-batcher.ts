@@ -33,8 +33,13 @@ import { handOver } from '../runtime/owned-buffers.js';
 export interface BatchTarget {
   readonly inputs: readonly TensorSpec[];
   readonly outputs: readonly TensorSpec[];
-  /** Concurrent runs the model admits (its nireq); joined batches are formed while all are busy. */
+  /** Concurrent runs the model admits (its nireq). */
   readonly nireq?: number;
+  /**
+   * Sessions that really run in parallel. Joined batches are formed while min(nireq, streams) runs
+   * are busy: an inline model admits 16 runs (nireq) but executes one at a time, so only one slot.
+   */
+  readonly streams?: number;
   run(inputs: TensorMap, outputNames: readonly string[], signal?: AbortSignal): Promise<TensorMap>;
 }
 
@@ -87,7 +92,7 @@ export class DynamicBatcher {
     this.#model = model;
     this.#config = config;
     this.#logger = logger;
-    this.#slots = Math.max(1, model.nireq ?? 1);
+    this.#slots = Math.max(1, Math.min(model.nireq ?? 1, model.streams ?? model.nireq ?? 1));
     this.#delayMs = config.maxQueueDelayUs / 1000;
     this.#mode = modeOf(model, config);
     const capacity = this.#mode.kind === 'off' ? 1 : this.#mode.capacity;
