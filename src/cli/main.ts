@@ -25,6 +25,11 @@ async function main(argv: string[]): Promise<number> {
   const config = parsed.config;
   const logger = createLogger(config.logLevel, config.logPath);
   for (const warning of parsed.warnings ?? []) logger.warn(warning);
+  // A custom node library may start a promise it never awaits; its rejection must not end the
+  // server (Node's default), which serves every other request fine: log it and keep serving.
+  process.on('unhandledRejection', (reason: unknown) => {
+    logger.error({ err: reason }, 'Unhandled promise rejection (ignored, the server keeps serving)');
+  });
   let server: Awaited<ReturnType<typeof startTsms>>;
   try {
     server = await startTsms(config, logger);

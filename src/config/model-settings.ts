@@ -39,8 +39,33 @@ export const MAX_UINT32 = 0xffff_ffff;
 /** OVMS parses dimensions with std::stoi. */
 const MAX_DIM = 0x7fff_ffff;
 
+/** Longest quoted value in an error text; a config value can be huge or deeply nested. */
+const DESCRIBE_MAX_CHARS = 200;
+const DESCRIBE_MAX_DEPTH = 8;
+
+/** The value as JSON for an error text, bounded in depth and length (plain JSON.stringify can overflow the stack). */
 function describe(value: unknown): string {
-  return JSON.stringify(value) ?? String(value);
+  const text = boundedJson(value, DESCRIBE_MAX_DEPTH);
+  return text.length > DESCRIBE_MAX_CHARS ? `${text.slice(0, DESCRIBE_MAX_CHARS)}…` : text;
+}
+
+function boundedJson(value: unknown, depth: number): string {
+  if (typeof value !== 'object' || value === null) return JSON.stringify(value) ?? String(value);
+  if (depth <= 0) return Array.isArray(value) ? '[…]' : '{…}';
+  // Stop listing members once the text is past the limit: the rest would be cut anyway.
+  const parts: string[] = [];
+  let length = 0;
+  const add = (part: string) => {
+    parts.push(part);
+    length += part.length + 1;
+    return length > DESCRIBE_MAX_CHARS;
+  };
+  if (Array.isArray(value)) {
+    for (const v of value) if (add(boundedJson(v, depth - 1))) break;
+    return `[${parts.join(',')}]`;
+  }
+  for (const [k, v] of Object.entries(value)) if (add(`${JSON.stringify(k)}:${boundedJson(v, depth - 1)}`)) break;
+  return `{${parts.join(',')}}`;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -102,6 +102,16 @@ export async function runCustomNode(
     if (err instanceof ServingError) throw err;
     throw new PipelineError('NODE_LIBRARY_EXECUTION_FAILED', `node: ${n.node.name}: ${messageOf(err)}`, { cause: err });
   }
+  try {
+    return checkOutputs(n, node, result, outputNames);
+  } catch (err) {
+    if (err instanceof ServingError) throw err;
+    // Reading the outputs ran library code (a getter, a proxy trap) that threw.
+    throw new PipelineError('NODE_LIBRARY_EXECUTION_FAILED', `node: ${n.node.name}: ${messageOf(err)}`, { cause: err });
+  }
+}
+
+function checkOutputs(n: InitializedNode, node: ValidatedNode, result: unknown, outputNames: readonly string[]): NodeOutputs {
   const outputs = asMap(n.node.name, result);
   const checked = new Map<string, Tensor | readonly Tensor[]>();
   for (const name of outputNames) {
@@ -153,6 +163,12 @@ function checkOutput(nodeName: string, spec: TensorSpec, t: Tensor, item = ''): 
   }
 }
 
+/** A library may throw anything: a null-prototype object, or one whose toString or message getter throws. */
 function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+  try {
+    const message = err instanceof Error ? err.message : String(err);
+    return typeof message === 'string' ? message : String(message);
+  } catch {
+    return 'the thrown value cannot be described';
+  }
 }

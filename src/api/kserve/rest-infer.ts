@@ -70,6 +70,10 @@ export function parseInferBody(body: Uint8Array, headerLength: string | undefine
   const id = doc['id'];
   if (id !== undefined && typeof id !== 'string') throw invalidArgument('"id" must be a string');
   const parameters = optionalObject(doc['parameters'], '"parameters"');
+  // Echoed with JSON.stringify, which overflows the stack on deep nesting: refuse it up front.
+  if (parameters && nestedDeeperThan(parameters, MAX_DEPTH)) {
+    throw invalidArgument(`"parameters" is nested deeper than ${MAX_DEPTH} levels`);
+  }
   const binaryOutputs = parameters?.['binary_data_output'] === true;
 
   const inputsValue = doc['inputs'];
@@ -364,6 +368,14 @@ function optionalObject(v: unknown, what: string): Record<string, unknown> | und
   if (v === undefined) return undefined;
   if (!isObject(v)) throw invalidArgument(`${what} must be an object`);
   return v;
+}
+
+/** Whether objects/arrays in `v` nest more than `limit` levels; stops descending at the limit. */
+function nestedDeeperThan(v: unknown, limit: number): boolean {
+  if (typeof v !== 'object' || v === null) return false;
+  if (limit <= 0) return true;
+  for (const x of Object.values(v)) if (nestedDeeperThan(x, limit - 1)) return true;
+  return false;
 }
 
 function describe(v: unknown): string {
