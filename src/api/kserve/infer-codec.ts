@@ -7,7 +7,7 @@
  * Inputs come either as typed `contents` (bool/int/int64/uint/uint64/fp32/fp64/bytes_contents;
  * FP16 has no typed field) or as `raw_input_contents` (one buffer per input, in input order) —
  * never both. Outputs always go back in `raw_output_contents`, in the order of the response's
- * `outputs`. The request's `parameters` entries are copied into the response unchanged.
+ * `outputs`. The request's `parameters` entries are validated, then copied into the response unchanged.
  */
 import { type DType, dtypeInfo } from '../../core/dtype.js';
 import { ServingError } from '../../core/errors.js';
@@ -72,7 +72,7 @@ export interface ParsedInferRequest {
   modelName: string;
   modelVersion: string;
   id: string;
-  /** [start, end) of each `parameters` map entry's bytes, copied as they are into the response. */
+  /** [start, end) of each `parameters` map entry's bytes (validated), copied as they are into the response. */
   readonly parameterEntries: number[];
   readonly inputs: InferInputView[];
   /** Requested output names, in request order (empty: all outputs). */
@@ -119,6 +119,8 @@ function walkRequest(buf: Uint8Array): ParsedInferRequest {
       case RequestField.PARAMETERS: {
         r.expect(wt, WireType.LEN, field, 'parameters');
         const start = r.lengthDelimited();
+        // Validated before it is echoed: a malformed entry would make the response undecodable.
+        walkParameterEntry(new WireReader(buf, start, r.pos));
         req.parameterEntries.push(start, r.pos);
         break;
       }
@@ -143,6 +145,48 @@ function walkRequest(buf: Uint8Array): ParsedInferRequest {
     }
   }
   return req;
+}
+
+/** One `map<string, InferParameter>` entry; throws WireError unless protobuf parsers would accept it. */
+function walkParameterEntry(r: WireReader): void {
+  while (!r.done) {
+    const t = r.tag();
+    const field = t >>> 3;
+    const wt = t & 7;
+    if (field === 1) {
+      r.expect(wt, WireType.LEN, field, 'parameters key');
+      r.string();
+    } else if (field === 2) {
+      r.expect(wt, WireType.LEN, field, 'parameters value');
+      const start = r.lengthDelimited();
+      walkInferParameter(new WireReader(r.buf, start, r.pos));
+    } else r.skip(wt, field);
+  }
+}
+
+/** InferParameter's oneof: bool_param 1, int64_param 2, string_param 3, double_param 4, uint64_param 5. */
+function walkInferParameter(r: WireReader): void {
+  while (!r.done) {
+    const t = r.tag();
+    const field = t >>> 3;
+    const wt = t & 7;
+    switch (field) {
+      case 1: case 2: case 5:
+        r.expect(wt, WireType.VARINT, field, 'parameters value');
+        r.varint64();
+        break;
+      case 3:
+        r.expect(wt, WireType.LEN, field, 'parameters value');
+        r.string();
+        break;
+      case 4:
+        r.expect(wt, WireType.FIXED64, field, 'parameters value');
+        r.advance(8);
+        break;
+      default:
+        r.skip(wt, field);
+    }
+  }
 }
 
 function walkInput(r: WireReader): InferInputView {
@@ -277,7 +321,13 @@ function decodeInput(buf: Uint8Array, input: InferInputView, raw: Uint8Array | u
     throw err;
   }
   if (present !== count) return dataFault(header, servingError('INVALID_VALUE_COUNT', `Expected: ${count}; Actual: ${present}`));
-  return { dtype, shape: header.shape, data: decodeValues(buf, input.runs, field, dtype, count) };
+  try {
+    // countValues only counted varint ends, so an over-long varint surfaces here.
+    return { dtype, shape: header.shape, data: decodeValues(buf, input.runs, field, dtype, count) };
+  } catch (err) {
+    if (err instanceof WireError) throw malformed(err);
+    throw err;
+  }
 }
 
 function countValues(buf: Uint8Array, runs: readonly number[], field: number): number {

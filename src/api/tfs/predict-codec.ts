@@ -452,19 +452,24 @@ function decodeTypedValues(view: TensorProtoView, field: number, dtype: DType, c
   // 64-bit elements are written as two 32-bit halves (little-endian) so no BigInt is created per value.
   const halves = wide ? new Uint32Array(out.buffer, out.byteOffset, count * 2) : undefined;
   const bools = out as Uint8Array;
-  for (let i = 0; i < runs.length; i += 4) {
-    if (runs[i] !== field) continue;
-    const r = new WireReader(buf, runs[i + 1]!, runs[i + 2]!);
-    while (!r.done) {
-      r.varint64();
-      if (halves) {
-        halves[2 * k] = r.lo;
-        halves[2 * k + 1] = r.hi;
-      } else {
-        bools[k] = r.lo !== 0 || r.hi !== 0 ? 1 : 0;
+  // countValues only counted varint ends, so an over-long varint surfaces here.
+  try {
+    for (let i = 0; i < runs.length; i += 4) {
+      if (runs[i] !== field) continue;
+      const r = new WireReader(buf, runs[i + 1]!, runs[i + 2]!);
+      while (!r.done) {
+        r.varint64();
+        if (halves) {
+          halves[2 * k] = r.lo;
+          halves[2 * k + 1] = r.hi;
+        } else {
+          bools[k] = r.lo !== 0 || r.hi !== 0 ? 1 : 0;
+        }
+        k++;
       }
-      k++;
     }
+  } catch (err) {
+    throw err instanceof WireError ? malformed('PredictRequest', err) : err;
   }
   return out;
 }

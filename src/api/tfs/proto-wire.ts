@@ -36,6 +36,9 @@ export class WireReader {
   tag(): number {
     const at = this.pos;
     const t = this.uint32();
+    // uint32() keeps the low 32 bits; protobuf parsers refuse a wider tag instead of truncating it.
+    const len = this.pos - at;
+    if (len > 5 || (len === 5 && this.buf[at + 4]! > 0x0f)) throw new WireError(`field tag at byte ${at} is wider than 32 bits`);
     if (t >>> 3 === 0) throw new WireError(`invalid field number 0 at byte ${at}`);
     return t;
   }
