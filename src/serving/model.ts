@@ -118,12 +118,22 @@ export class Model {
         signature ??= await folderSignature(storage, dir);
         await version.load({ config, storage, dir, formats: ctx.formats, signature });
       }
-      // A version that is still broken is reported whether or not it was retried this time.
-      if (version.failed) errors.push(`Error occurred while loading model: ${this.name} version: ${number}; error: ${version.status().detail}`);
+      // A version that is still broken is reported whether or not it was retried this time; the
+      // log gets it only when it was retried, so a broken version does not flood it every poll.
+      if (version.failed) {
+        const error = `Error occurred while loading model: ${this.name} version: ${number}; error: ${version.status().detail}`;
+        if (needsLoad) this.log.error(error);
+        errors.push(error);
+      }
     }
 
     const keep = new Set(requested);
-    const retiring = [...this.versions.values()].filter((v) => !keep.has(v.version) && !v.retired);
+    // Availability first: while versions are requested but none of them is AVAILABLE (still
+    // failing), the AVAILABLE versions they replace keep serving; they retire on the first sync
+    // after a requested one is up. With nothing requested (all folders gone) they retire at once.
+    const replacementUp = requested.some((n) => this.versions.get(n)?.state === ModelState.AVAILABLE);
+    const keepServing = (v: ModelVersion) => !replacementUp && keep.size > 0 && v.state === ModelState.AVAILABLE;
+    const retiring = [...this.versions.values()].filter((v) => !keep.has(v.version) && !v.retired && !keepServing(v));
     if (retiring.length > 0) {
       changed = true;
       await Promise.all(retiring.map((v) => v.retire()));
