@@ -14,6 +14,7 @@ import { servingError, type StatusName } from '../../core/errors.js';
 import { numberToHalfBits } from '../../core/fp16.js';
 import { formatShape, type Tensor, type TensorMap, type TensorSpec } from '../../core/tensor.js';
 import { MAX_JSON_DEPTH } from '../../core/limits.js';
+import { parsePredictBodyFast } from './rest-fast-json.js';
 
 export type PredictFormat = 'row' | 'column';
 
@@ -27,6 +28,9 @@ export interface PredictRequest {
 const MAX_RANK = MAX_JSON_DEPTH;
 
 export function parsePredictBody(body: Uint8Array, specs: readonly TensorSpec[]): PredictRequest {
+  // One float input sent as a plain nested array: scanned without JSON.parse (rest-fast-json.ts).
+  const fast = parsePredictBodyFast(body, specs);
+  if (fast) return { format: fast.format, inputs: new Map([[fast.name, fast.tensor]]) };
   const doc = parseJson(body, specs.some((s) => s.dtype === 'INT64' || s.dtype === 'UINT64'));
   if (!isPlainObject(doc)) throw servingError('REST_BODY_IS_NOT_AN_OBJECT');
   const hasInstances = Object.hasOwn(doc, 'instances');
