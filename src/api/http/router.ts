@@ -16,6 +16,20 @@ export interface HttpResponse {
   readonly headers?: Readonly<Record<string, string>>;
 }
 
+export interface ReadBodyOptions {
+  /**
+   * Place the body so that its byte at this offset starts an 8-byte boundary (binary tensor data
+   * there can then be viewed instead of copied).
+   */
+  readonly alignAt?: number;
+  /**
+   * The handler keeps no reference to the body (or views of it) once its response is written: the
+   * server may then reuse the memory for a later request. Large bodies are otherwise fresh
+   * allocations that drive V8's major GCs (see body.ts).
+   */
+  readonly reusable?: boolean;
+}
+
 export interface RequestContext {
   readonly req: IncomingMessage;
   /** For handlers that stream; they write the response themselves and return undefined. */
@@ -31,7 +45,7 @@ export interface RequestContext {
   readonly signal: AbortSignal;
   readonly logger: Logger;
   /** The whole request body (size-limited; throws ServingErrors the server turns into responses). */
-  readBody(): Promise<Buffer>;
+  readBody(options?: ReadBodyOptions): Promise<Buffer>;
 }
 
 export type RouteHandler = (ctx: RequestContext) => Promise<HttpResponse | undefined> | HttpResponse | undefined;

@@ -15,13 +15,13 @@ import { registerKserveRestRoutes } from '../kserve/rest-routes.js';
 import { registerTfsRestRoutes } from '../tfs/rest-routes.js';
 import type { ApiKey, TlsMaterial } from '../security.js';
 import { checkApiKey } from './auth.js';
-import { DEFAULT_MAX_BODY_BYTES, readBody } from './body.js';
+import { BodyBuffers, DEFAULT_MAX_BODY_BYTES, readBody } from './body.js';
 import { registerConfigRoutes } from './config-routes.js';
 import { registerHealthRoutes } from './health-routes.js';
 import { registerMetricsRoutes } from './metrics-routes.js';
 import { registerRepositoryRoutes } from './repository-routes.js';
 import { JSON_CONTENT_TYPE, errorResponse } from './errors.js';
-import { Router, type HttpResponse, type RequestContext } from './router.js';
+import { Router, type HttpResponse, type ReadBodyOptions, type RequestContext } from './router.js';
 import { registerConsoleRoutes } from '../../console/routes.js';
 import { createRestListener } from './tls.js';
 
@@ -79,6 +79,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
   opts.extraRoutes?.(router);
 
   let closing = false;
+  const bodyBuffers = new BodyBuffers();
   const server = createRestListener(opts.tls, (req, res) => {
     void handleRequest(req, res);
   });
@@ -89,6 +90,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     const path = q < 0 ? url : url.slice(0, q);
     const method = req.method ?? 'GET';
     let bodyRead = false;
+    let reusableBody: Buffer | undefined;
     let controller: AbortController | undefined;
     res.once('close', () => {
       if (!res.writableFinished) controller?.abort(servingError('REQUEST_CANCELLED'));
@@ -113,14 +115,22 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
         params: match.params,
         signal: controller.signal,
         logger,
-        readBody() {
+        async readBody(options?: ReadBodyOptions) {
           bodyRead = true;
-          return readBody(req, maxBodyBytes);
+          const body = await readBody(req, maxBodyBytes, options?.alignAt, options?.reusable ? bodyBuffers : undefined);
+          if (options?.reusable) reusableBody = body;
+          return body;
         },
       };
       response = await match.handler(ctx);
     } catch (err) {
       response = errorResponse(err, logger);
+    }
+    if (reusableBody) {
+      // The handler is done with it; the response may still be going out, so wait for the socket.
+      const body = reusableBody;
+      if (res.closed) bodyBuffers.give(body);
+      else res.once('close', () => bodyBuffers.give(body));
     }
     if (!response || res.headersSent || res.destroyed) return;
     writeResponse(req, res, response, bodyRead);

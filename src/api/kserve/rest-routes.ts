@@ -58,8 +58,11 @@ export function registerKserveRestRoutes(router: Router, registry: ServableRegis
       const started = performance.now();
       const servable = await registry.getServable(ctx.params['name']!, versionOf(ctx), { waitForLoading: true, signal: ctx.signal });
       return trackInference(inferMetrics?.of(servable), started, async (observe) => {
-        const headerLength = ctx.req.headers[HEADER_LENGTH_HEADER];
-        const request = parseInferBody(await ctx.readBody(), Array.isArray(headerLength) ? headerLength[0] : headerLength, servable.inputs);
+        const header = ctx.req.headers[HEADER_LENGTH_HEADER];
+        const headerLength = Array.isArray(header) ? header[0] : header;
+        // The binary tensor data starts right after the JSON header: read it aligned (zero-copy views).
+        const dataAt = headerLength !== undefined && /^\d{1,15}$/.test(headerLength) ? Number(headerLength) : undefined;
+        const request = parseInferBody(await ctx.readBody({ alignAt: dataAt, reusable: true }), headerLength, servable.inputs);
         const requested = request.outputs?.map((o) => o.name);
         const outputs = await servable.infer(request.inputs, {
           signal: ctx.signal, ...(requested && { outputs: requested }), ...(observe && { observe }),

@@ -44,7 +44,7 @@ export function registerTfsRestRoutes(router: Router, registry: ServableRegistry
       }
       const servable = await registry.getServable(ctx.params['name']!, versionOf(ctx), { waitForLoading: true, signal: ctx.signal });
       return trackInference(predictMetrics?.of(servable), started, async (observe) => {
-        const request = parsePredictBody(await ctx.readBody(), servable.inputs);
+        const request = parsePredictBody(await ctx.readBody({ reusable: true }), servable.inputs);
         const outputs = await servable.infer(request.inputs, { signal: ctx.signal, ...(observe && { observe }) });
         return jsonResponse(200, encodePredictResponse(request.format, outputs));
       });

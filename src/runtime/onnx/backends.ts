@@ -47,7 +47,7 @@ export class InlineBackend implements Backend {
 /** One session per worker thread; inputs are copied into runtime-owned buffers and transferred. */
 export class WorkerBackend implements Backend {
   readonly #pool: WorkerPool;
-  readonly #buffers = new BufferPool();
+  readonly #buffers = new BufferPool({ shared: true });
 
   constructor(pool: WorkerPool) {
     this.#pool = pool;
@@ -65,15 +65,21 @@ export class WorkerBackend implements Backend {
     return this.#pool.use(async (worker) => {
       // Copies are made only once a worker is free, so queued runs hold no extra memory.
       const transfer: ArrayBuffer[] = [];
+      const shared: SharedArrayBuffer[] = [];
       let feeds: WireTensor[];
       try {
-        feeds = [...inputs].map(([name, t]) => toWire(name, t, this.#buffers, transfer));
+        feeds = [...inputs].map(([name, t]) => toWire(name, t, this.#buffers, transfer, shared));
       } catch (err) {
         throw asInferenceError(err);
       }
-      const reply = await worker.run(feeds, outputNames, transfer);
-      for (const buffer of reply.buffers) this.#buffers.give(buffer);
-      return wireListToMap(reply.outputs);
+      try {
+        const reply = await worker.run(feeds, outputNames, transfer);
+        for (const buffer of reply.buffers) this.#buffers.give(buffer);
+        return wireListToMap(reply.outputs);
+      } finally {
+        // The worker copies shared inputs before its run starts, so once it answered (or died) they are free.
+        for (const buffer of shared) this.#buffers.give(buffer);
+      }
     }, signal);
   }
 

@@ -79,11 +79,12 @@ export function specFromMetadata(meta: ort.InferenceSession.ValueMetadata): Tens
 
 /**
  * Main thread → worker. Every numeric input is copied into a buffer from `pool`, which the
- * runtime owns exclusively, and that buffer goes in `transfer`: the caller's memory is never
+ * runtime owns exclusively: a plain buffer goes in `transfer`, a shared one in `shared` (posted
+ * as is; the caller gives it back to the pool once the run answered). The caller's memory is never
  * detached, and no large buffer is structured-cloned. The exception is memory handed over with
  * owned-buffers.ts, which is transferred without a copy.
  */
-export function toWire(name: string, t: Tensor, pool: BufferPool, transfer: ArrayBuffer[]): WireTensor {
+export function toWire(name: string, t: Tensor, pool: BufferPool, transfer: ArrayBuffer[], shared: SharedArrayBuffer[]): WireTensor {
   const dims = [...t.shape];
   if (isStringData(t.data)) return { name, dtype: t.dtype, dims, data: decodeStrings(name, t.data) };
   const source = t.data;
@@ -95,8 +96,24 @@ export function toWire(name: string, t: Tensor, pool: BufferPool, transfer: Arra
   }
   const buffer = pool.take(source.byteLength);
   new Uint8Array(buffer, 0, source.byteLength).set(new Uint8Array(source.buffer, source.byteOffset, source.byteLength));
-  transfer.push(buffer);
+  if (buffer instanceof SharedArrayBuffer) shared.push(buffer);
+  else transfer.push(buffer as ArrayBuffer);
   return { name, dtype: t.dtype, dims, data: new info.array!(buffer, 0, source.byteLength / info.size) };
+}
+
+/**
+ * In the worker: an input that arrived in shared memory, copied into a plain buffer from `pool`
+ * (onnxruntime refuses shared memory). Other inputs are returned as they are.
+ */
+export function unshare(w: WireTensor, pool: BufferPool, local: ArrayBuffer[]): WireTensor {
+  if (Array.isArray(w.data)) return w;
+  const source = w.data as NumericArray;
+  if (!(source.buffer instanceof SharedArrayBuffer)) return w;
+  const buffer = pool.take(source.byteLength) as ArrayBuffer;
+  new Uint8Array(buffer, 0, source.byteLength).set(new Uint8Array(source.buffer, source.byteOffset, source.byteLength));
+  local.push(buffer);
+  const info = dtypeInfo(w.dtype);
+  return { ...w, data: new info.array!(buffer, 0, source.byteLength / info.size) };
 }
 
 /** Wire tensor → ORT tensor, in the worker; wraps the transferred buffer. */
