@@ -12,9 +12,11 @@
 import { type DType, dtypeInfo } from '../../core/dtype.js';
 import { ServingError } from '../../core/errors.js';
 import { type NumericArray } from '../../core/dtype.js';
-import { tensorBytes, viewBytes, type Tensor, type TensorMap, type TensorSpec } from '../../core/tensor.js';
+import { type Tensor, type TensorMap, type TensorSpec } from '../../core/tensor.js';
 import {
   countVarints, tagOf, varint32Size, varint64Size, WireError, WireReader, WireType, writeVarint32, writeVarint64,
+  decodeFixedRuns,
+  decodeVarintRuns,
 } from '../tfs/proto-wire.js';
 import { servingError } from '../../core/errors.js';
 import { bothContentsAndRaw, invalidArgument } from './errors.js';
@@ -356,52 +358,9 @@ function decodeValues(buf: Uint8Array, runs: readonly number[], field: number, d
     for (let i = 0; i < runs.length; i += 4) if (runs[i] === field) out.push(buf.subarray(runs[i + 1]!, runs[i + 2]!));
     return out;
   }
-  const info = dtypeInfo(dtype);
-  if (field === ContentsField.FP32 || field === ContentsField.FP64) {
-    // Packed or unpacked, the values are little-endian floats: a single run is viewed in place.
-    let pieces = 0;
-    let single: Uint8Array | undefined;
-    for (let i = 0; i < runs.length; i += 4) {
-      if (runs[i] !== field) continue;
-      pieces++;
-      single = buf.subarray(runs[i + 1]!, runs[i + 2]!);
-    }
-    if (pieces === 1) return viewBytes(dtype, single!);
-    const out = new info.array!(count);
-    const bytes = tensorBytes(out);
-    let at = 0;
-    for (let i = 0; i < runs.length; i += 4) {
-      if (runs[i] !== field) continue;
-      const piece = buf.subarray(runs[i + 1]!, runs[i + 2]!);
-      bytes.set(piece, at);
-      at += piece.length;
-    }
-    return out;
-  }
-  const out: NumericArray = new info.array!(count);
-  const wide = field === ContentsField.INT64 || field === ContentsField.UINT64;
-  // 64-bit elements are written as two 32-bit halves, so no BigInt is made per value.
-  const halves = wide ? new Uint32Array(out.buffer, out.byteOffset, count * 2) : undefined;
-  const small = out as Exclude<NumericArray, BigInt64Array | BigUint64Array>;
-  const isBool = field === ContentsField.BOOL;
-  let k = 0;
-  for (let i = 0; i < runs.length; i += 4) {
-    if (runs[i] !== field) continue;
-    const r = new WireReader(buf, runs[i + 1]!, runs[i + 2]!);
-    while (!r.done) {
-      r.varint64();
-      if (halves) {
-        halves[2 * k] = r.lo;
-        halves[2 * k + 1] = r.hi;
-      } else if (isBool) {
-        small[k] = r.lo !== 0 || r.hi !== 0 ? 1 : 0;
-      } else {
-        // The typed array keeps the low bits it holds (int32 → int8 as a C cast would).
-        small[k] = r.lo | 0;
-      }
-      k++;
-    }
-  }
+  if (field === ContentsField.FP32 || field === ContentsField.FP64) return decodeFixedRuns(buf, runs, field, dtype, count);
+  const out: NumericArray = new (dtypeInfo(dtype).array!)(count);
+  decodeVarintRuns(buf, runs, field, out, field === ContentsField.BOOL);
   return out;
 }
 

@@ -1,8 +1,11 @@
 /**
- * Protocol buffer wire-format primitives for the hand-written Predict codec (predict-codec.ts).
+ * Protocol buffer wire-format primitives for the hand-written TFS Predict and KServe ModelInfer
+ * codecs (predict-codec.ts, kserve/infer-codec.ts).
  * Every read is bounds-checked: a request is hostile until proven otherwise, and a bad byte must
  * end in a WireError (→ INVALID_ARGUMENT), never in an out-of-range read or a crash.
  */
+import { type DType, type NumericArray, dtypeInfo } from '../../core/dtype.js';
+import { tensorBytes, viewBytes } from '../../core/tensor.js';
 
 export const enum WireType {
   VARINT = 0,
@@ -273,4 +276,63 @@ export function writeVarint64(buf: Uint8Array, pos: number, v: number): number {
 
 export function tagOf(field: number, wireType: WireType): number {
   return (field << 3) | wireType;
+}
+
+/*
+ * Repeated scalar fields of a message, gathered by the codecs as "runs": a flat array of
+ * [field, start, end, wireType] quadruples, one per occurrence (packed or not). TensorProto's
+ * `*_val` fields and KServe's `InferTensorContents` decode through these two functions.
+ */
+
+/**
+ * Little-endian fixed-width values (float/double) of `field`: a single run is viewed in place
+ * (no copy, alignment permitting); several runs are concatenated into one array of `count`.
+ */
+export function decodeFixedRuns(buf: Uint8Array, runs: readonly number[], field: number, dtype: DType, count: number): NumericArray {
+  let pieces = 0;
+  let single: Uint8Array | undefined;
+  for (let i = 0; i < runs.length; i += 4) {
+    if (runs[i] !== field) continue;
+    pieces++;
+    single = buf.subarray(runs[i + 1]!, runs[i + 2]!);
+  }
+  if (pieces === 1) return viewBytes(dtype, single!);
+  const out = new (dtypeInfo(dtype).array!)(count);
+  const bytes = tensorBytes(out);
+  let at = 0;
+  for (let i = 0; i < runs.length; i += 4) {
+    if (runs[i] !== field) continue;
+    const piece = buf.subarray(runs[i + 1]!, runs[i + 2]!);
+    bytes.set(piece, at);
+    at += piece.length;
+  }
+  return out;
+}
+
+/**
+ * Varint values of `field` into `out` from index `k` (returns the next index): 64-bit arrays get
+ * both 32-bit halves (no BigInt per value), `bool` arrays 0/1, others the low 32 bits (the typed
+ * array then keeps the low bits it holds, as a C cast would). Throws WireError on a bad varint.
+ */
+export function decodeVarintRuns(buf: Uint8Array, runs: readonly number[], field: number, out: NumericArray, bool: boolean, k = 0): number {
+  const wide = out instanceof BigInt64Array || out instanceof BigUint64Array;
+  const halves = wide ? new Uint32Array(out.buffer, out.byteOffset, out.length * 2) : undefined;
+  const small = out as Exclude<NumericArray, BigInt64Array | BigUint64Array>;
+  for (let i = 0; i < runs.length; i += 4) {
+    if (runs[i] !== field) continue;
+    const r = new WireReader(buf, runs[i + 1]!, runs[i + 2]!);
+    while (!r.done) {
+      r.varint64();
+      if (halves) {
+        halves[2 * k] = r.lo;
+        halves[2 * k + 1] = r.hi;
+      } else if (bool) {
+        small[k] = r.lo !== 0 || r.hi !== 0 ? 1 : 0;
+      } else {
+        small[k] = r.lo | 0;
+      }
+      k++;
+    }
+  }
+  return k;
 }
