@@ -9,7 +9,7 @@ import {
 import { UNAUTHENTICATED_MESSAGE, type ApiKey } from '../security.js';
 
 /** Liveness stays open so orchestrators can probe without the key. */
-const OPEN_METHODS: ReadonlySet<string> = new Set(['/inference.GRPCInferenceService/ServerLive']);
+export const OPEN_METHODS: ReadonlySet<string> = new Set(['/inference.GRPCInferenceService/ServerLive']);
 
 export function apiKeyInterceptor(apiKey: ApiKey): ServerInterceptor {
   return (method, call) => {

@@ -11,10 +11,13 @@
  *     session announces (per-stream receive window, largest frame the client may send);
  *   - `session.setLocalWindowSize(n)` on each 'session': the connection-level receive window,
  *     which SETTINGS cannot change.
- * If a grpc-js upgrade removes the method, the server still works untuned and says so in the log;
- * test/tfs-grpc-server.test.ts checks the settings a client actually receives.
+ * The same hook puts direct-calls.ts in front of grpc-js: our 'stream' listener offers each new
+ * stream to it first and passes the ones it declines to grpc-js's own listener.
+ * If a grpc-js upgrade removes the method, the server still works (untuned, every call through
+ * grpc-js) and says so in the log; test/tfs-grpc-server.test.ts checks the settings a client
+ * actually receives.
  */
-import type { Http2Server, ServerHttp2Session } from 'node:http2';
+import type { Http2Server, IncomingHttpHeaders, ServerHttp2Session, ServerHttp2Stream } from 'node:http2';
 import type { Server } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 
@@ -35,8 +38,11 @@ export const defaultHttp2Tuning: Http2Tuning = {
 
 type ServerInternals = { createHttp2Server?: (this: Server, ...args: unknown[]) => Http2Server };
 
+/** Answers a stream itself (true) or leaves it to grpc-js (false), from its headers. */
+export type StreamTaker = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => boolean;
+
 /** Returns false (and logs) when grpc-js no longer has the hook, leaving the server untuned. */
-export function tuneHttp2(server: Server, tuning: Http2Tuning, logger: Logger): boolean {
+export function tuneHttp2(server: Server, tuning: Http2Tuning, logger: Logger, takeStream?: StreamTaker): boolean {
   const internals = server as unknown as ServerInternals;
   const create = internals.createHttp2Server;
   if (typeof create !== 'function') {
@@ -45,6 +51,7 @@ export function tuneHttp2(server: Server, tuning: Http2Tuning, logger: Logger): 
   }
   internals.createHttp2Server = function (this: Server, ...args: unknown[]) {
     const http2Server = create.apply(this, args);
+    if (takeStream) putInFront(http2Server, takeStream);
     http2Server.updateSettings({ initialWindowSize: tuning.streamWindow, maxFrameSize: tuning.maxFrameSize });
     http2Server.on('session', (session: ServerHttp2Session) => {
       try {
@@ -57,4 +64,13 @@ export function tuneHttp2(server: Server, tuning: Http2Tuning, logger: Logger): 
     return http2Server;
   };
   return true;
+}
+
+function putInFront(http2Server: Http2Server, takeStream: StreamTaker): void {
+  const grpcJsListeners = http2Server.listeners('stream') as ((...args: unknown[]) => void)[];
+  http2Server.removeAllListeners('stream');
+  http2Server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, ...rest: unknown[]) => {
+    if (takeStream(stream, headers)) return;
+    for (const listener of grpcJsListeners) listener.call(http2Server, stream, headers, ...rest);
+  });
 }

@@ -2,17 +2,22 @@
  * The gRPC listener on --port: one grpc-js Server carrying the TensorFlow Serving services and
  * KServe v2's inference.GRPCInferenceService on the same port, sized for large tensors as OVMS is.
  */
-import { Server } from '@grpc/grpc-js';
+import { Server, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { ServableRegistry } from '../../core/servable.js';
 import type { ServingMetrics } from '../../metrics/serving-metrics.js';
 import type { Lifecycle } from '../../serving/readiness.js';
 import type { RepositoryHost } from '../../serving/repository-control.js';
 import { kserveServiceDefinition, kserveServiceImplementation } from '../kserve/grpc-service.js';
-import { addTfsGrpcServices } from '../tfs/grpc-services.js';
+import { tfsGrpcServices } from '../tfs/grpc-services.js';
+import { predictPayloadOffset } from '../tfs/predict-codec.js';
+import { inferPayloadOffset } from '../kserve/infer-codec.js';
+import { BodyBuffers } from '../body-buffers.js';
+import { DirectCalls, type DirectMethod } from './direct-calls.js';
+import type { AdaptedUnaryCall } from './unary.js';
 import { DEFAULT_MAX_REQUEST_BYTES } from '../../core/limits.js';
 import type { ApiKey, TlsMaterial } from '../security.js';
-import { apiKeyInterceptor } from './auth.js';
+import { apiKeyInterceptor, OPEN_METHODS } from './auth.js';
 import { defaultHttp2Tuning, tuneHttp2 } from './http2-tuning.js';
 import { grpcServerCredentials } from './tls.js';
 
@@ -43,16 +48,24 @@ const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
 
 export async function startGrpcServer(opts: GrpcServerOptions): Promise<{ close(): Promise<void> }> {
   const { address, port, registry, logger, host, metrics, lifecycle } = opts;
+  const maxMessageBytes = opts.maxMessageBytes ?? DEFAULT_MAX_REQUEST_BYTES;
   const server = new Server({
-    'grpc.max_receive_message_length': opts.maxMessageBytes ?? DEFAULT_MAX_REQUEST_BYTES,
+    'grpc.max_receive_message_length': maxMessageBytes,
     'grpc.max_send_message_length': MAX_SEND_MESSAGE_BYTES,
     ...(opts.apiKey && { interceptors: [apiKeyInterceptor(opts.apiKey)] }),
   });
-  tuneHttp2(server, defaultHttp2Tuning, logger);
-  addTfsGrpcServices(server, { registry, logger, ...(metrics && { metrics }) });
-  server.addService(kserveServiceDefinition, kserveServiceImplementation({
-    registry, logger, ...(host && { host }), ...(metrics && { metrics }), ...(lifecycle && { lifecycle }),
-  }));
+  const direct = new DirectCalls({ logger, maxMessageBytes, buffers: new BodyBuffers(), ...(opts.apiKey && { apiKey: opts.apiKey }) });
+  tuneHttp2(server, defaultHttp2Tuning, logger, (stream, headers) => direct.take(stream, headers));
+  const services: [ServiceDefinition, UntypedServiceImplementation][] = [
+    ...tfsGrpcServices({ registry, logger, ...(metrics && { metrics }) }),
+    [kserveServiceDefinition, kserveServiceImplementation({
+      registry, logger, ...(host && { host }), ...(metrics && { metrics }), ...(lifecycle && { lifecycle }),
+    })],
+  ];
+  for (const [definition, implementation] of services) {
+    server.addService(definition, implementation);
+    addDirectMethods(direct, definition, implementation);
+  }
 
   try {
     await new Promise<number>((resolve, reject) => {
@@ -83,6 +96,24 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<{ close(
       return closing;
     },
   };
+}
+
+/** Large requests of these methods are placed so that their first tensor's bytes are aligned. */
+const PAYLOAD_OFFSETS: Readonly<Record<string, DirectMethod['payloadOffset']>> = {
+  '/tensorflow.serving.PredictionService/Predict': predictPayloadOffset,
+  '/inference.GRPCInferenceService/ModelInfer': inferPayloadOffset,
+};
+
+/** Every method grpc-js serves is offered to the direct path too (all are unary with raw bytes). */
+function addDirectMethods(direct: DirectCalls, definition: ServiceDefinition, implementation: UntypedServiceImplementation): void {
+  for (const [name, method] of Object.entries(definition)) {
+    const adapted = implementation[name] as Partial<AdaptedUnaryCall<Buffer, Buffer>> | undefined;
+    if (method.requestStream || method.responseStream || typeof adapted?.handler !== 'function') continue;
+    const payloadOffset = PAYLOAD_OFFSETS[method.path];
+    direct.add(method.path, {
+      name, handler: adapted.handler, open: OPEN_METHODS.has(method.path), ...(payloadOffset && { payloadOffset }),
+    });
+  }
 }
 
 /** grpc-js target for an address: IPv6 literals need brackets. */

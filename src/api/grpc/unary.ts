@@ -16,8 +16,11 @@ function deadlineOf(call: ServerUnaryCall<unknown, unknown>): number | undefined
   return Number.isFinite(ms) ? ms : undefined;
 }
 
-export function unary<Req, Res>(method: string, logger: Logger, handler: UnaryHandler<Req, Res>): handleUnaryCall<Req, Res> {
-  return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
+/** A grpc-js unary handler that also carries the async handler it adapts (direct-calls.ts serves that). */
+export type AdaptedUnaryCall<Req, Res> = handleUnaryCall<Req, Res> & { readonly handler: UnaryHandler<Req, Res> };
+
+export function unary<Req, Res>(method: string, logger: Logger, handler: UnaryHandler<Req, Res>): AdaptedUnaryCall<Req, Res> {
+  const adapted = (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
     const controller = new AbortController();
     const onCancel = () => controller.abort();
     call.once('cancelled', onCancel);
@@ -30,7 +33,8 @@ export function unary<Req, Res>(method: string, logger: Logger, handler: UnaryHa
     result.then(
       (response) => {
         call.off('cancelled', onCancel);
-        callback(null, response);
+        // grpc-js sends one buffer: a message in parts (proto-wire.ts MessageParts) is joined here.
+        callback(null, (Array.isArray(response) ? Buffer.concat(response) : response) as Res);
       },
       (err: unknown) => {
         call.off('cancelled', onCancel);
@@ -38,4 +42,5 @@ export function unary<Req, Res>(method: string, logger: Logger, handler: UnaryHa
       },
     );
   };
+  return Object.assign(adapted, { handler });
 }

@@ -5,6 +5,9 @@
 import type { IncomingMessage } from 'node:http';
 import { ServingError, servingError } from '../../core/errors.js';
 import { DEFAULT_MAX_REQUEST_BYTES } from '../../core/limits.js';
+import { allocateBody, BodyBuffers } from '../body-buffers.js';
+
+export { BodyBuffers };
 
 /** Largest request body accepted by default (--max_request_size's default). */
 export const DEFAULT_MAX_BODY_BYTES = DEFAULT_MAX_REQUEST_BYTES;
@@ -28,7 +31,7 @@ export function readBody(req: IncomingMessage, limit: number, alignAt?: number, 
   return new Promise<Buffer>((resolve, reject) => {
     // With a Content-Length the chunks go straight into one buffer of the right size; not for
     // huge ones, so headers alone cannot make the server reserve memory no data ever fills.
-    const exact = length !== undefined && length <= PREALLOCATE_MAX ? (buffers?.take(length, alignAt) ?? allocate(length, alignAt)) : undefined;
+    const exact = length !== undefined && length <= PREALLOCATE_MAX ? (buffers?.take(length, alignAt) ?? allocateBody(length, alignAt)) : undefined;
     const chunks: Buffer[] = [];
     let received = 0;
     let settled = false;
@@ -71,56 +74,6 @@ export function readBody(req: IncomingMessage, limit: number, alignAt?: number, 
     req.on('error', onError);
     req.on('close', onClose);
   });
-}
-
-const ALIGNMENT = 8;
-
-/** Bodies smaller than this are cheap to allocate (and come from Node's own pool when tiny). */
-const MIN_REUSED_BYTES = 1024 * 1024;
-const MAX_PER_SIZE = 4;
-const MAX_REUSED_BYTES = 128 * 1024 * 1024;
-
-/**
- * Memory for large request bodies, reused across requests. A fresh 12.6 MB body per request is
- * new external memory to V8, which schedules its GCs (see runtime/onnx/buffer-pool.ts for the
- * measured effect). Buffers come in power-of-two sizes (with room to align) and are only given
- * back once their request is over (its handler settled and its response closed).
- */
-export class BodyBuffers {
-  readonly #free = new Map<number, ArrayBuffer[]>();
-  #pooledBytes = 0;
-
-  /** A body of `length` bytes (aligned as readBody's `alignAt` asks), or undefined when not worth pooling. */
-  take(length: number, alignAt: number | undefined): Buffer | undefined {
-    if (length < MIN_REUSED_BYTES) return undefined;
-    const size = 2 ** Math.ceil(Math.log2(length + ALIGNMENT - 1));
-    let room = this.#free.get(size)?.pop();
-    if (room) this.#pooledBytes -= size;
-    else room = new ArrayBuffer(size);
-    const aligned = alignAt !== undefined && Number.isSafeInteger(alignAt) && alignAt >= 0 && alignAt < length;
-    const pad = aligned ? (ALIGNMENT - (alignAt % ALIGNMENT)) % ALIGNMENT : 0;
-    return Buffer.from(room, pad, length);
-  }
-
-  /** Takes back a body from take() once nothing uses it any more. */
-  give(body: Buffer): void {
-    const room = body.buffer;
-    const size = room.byteLength;
-    if (!(room instanceof ArrayBuffer) || size < MIN_REUSED_BYTES || size !== 2 ** Math.round(Math.log2(size))) return;
-    if (this.#pooledBytes + size > MAX_REUSED_BYTES) return;
-    let list = this.#free.get(size);
-    if (!list) this.#free.set(size, (list = []));
-    if (list.length >= MAX_PER_SIZE || list.includes(room)) return;
-    list.push(room);
-    this.#pooledBytes += size;
-  }
-}
-
-function allocate(length: number, alignAt: number | undefined): Buffer {
-  if (alignAt === undefined || !Number.isSafeInteger(alignAt) || alignAt < 0 || alignAt >= length) return Buffer.allocUnsafe(length);
-  const room = Buffer.allocUnsafe(length + ALIGNMENT - 1);
-  const pad = (ALIGNMENT - ((room.byteOffset + alignAt) % ALIGNMENT)) % ALIGNMENT;
-  return room.subarray(pad, pad + length);
 }
 
 function clientGone(cause?: Error): ServingError {

@@ -18,7 +18,8 @@ import { loadModel, repositoryIndex, unloadModel, type RepositoryHost } from '..
 import { unary } from '../grpc/unary.js';
 import { decodeMessage, encodeMessage, rawMethod } from '../tfs/grpc-raw.js';
 import { parseModelVersion } from './errors.js';
-import { decodeInferInputs, encodeInferResponse, parseInferRequest } from './infer-codec.js';
+import { decodeInferInputs, encodeInferResponseParts, parseInferRequest } from './infer-codec.js';
+import type { MessageParts } from '../tfs/proto-wire.js';
 import { modelMetadata, serverMetadata } from './metadata.js';
 import { ks } from './protos.js';
 
@@ -51,7 +52,7 @@ export function kserveServiceImplementation(deps: KserveGrpcDeps): UntypedServic
   const inferMetrics = metrics?.endpoint('KServe', 'gRPC', 'ModelInfer');
   const metadataMetrics = metrics?.endpoint('KServe', 'gRPC', 'ModelMetadata');
   const readyMetrics = metrics?.endpoint('KServe', 'gRPC', 'ModelReady');
-  const handle = (method: string, handler: (body: Buffer, signal: AbortSignal, deadline: number | undefined) => Promise<Buffer>) => unary<Buffer, Buffer>(method, logger, handler);
+  const handle = (method: string, handler: (body: Buffer, signal: AbortSignal, deadline: number | undefined) => Promise<MessageParts>) => unary<Buffer, MessageParts>(method, logger, handler);
   const needHost = (): RepositoryHost => {
     if (!host) throw new ServingError('UNIMPLEMENTED', 'The model repository extension is not available on this server');
     return host;
@@ -100,7 +101,7 @@ export function kserveServiceImplementation(deps: KserveGrpcDeps): UntypedServic
         const requested = req.outputs.length > 0 ? req.outputs : undefined;
         const outputs = await servable.infer(inputs, { signal, ...(deadline !== undefined && { deadline }), ...(requested && { outputs: requested }), ...(observe && { observe }) });
         const order = requested ? dedupe(requested) : [...outputs.keys()];
-        return encodeInferResponse(outputs, order, {
+        return encodeInferResponseParts(outputs, order, {
           modelName: servable.name, modelVersion: String(servable.version), id: req.id, request: req,
         });
       });

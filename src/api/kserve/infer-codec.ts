@@ -12,11 +12,15 @@
 import { type DType, dtypeInfo } from '../../core/dtype.js';
 import { ServingError } from '../../core/errors.js';
 import { type NumericArray } from '../../core/dtype.js';
-import { type Tensor, type TensorMap, type TensorSpec } from '../../core/tensor.js';
+import { isStringData, tensorBytes, type Tensor, type TensorMap, type TensorSpec } from '../../core/tensor.js';
 import {
   countVarints, tagOf, varint32Size, varint64Size, WireError, WireReader, WireType, writeVarint32, writeVarint64,
   decodeFixedRuns,
   decodeVarintRuns,
+  joinParts,
+  locateField,
+  Splices,
+  type MessageParts,
 } from '../tfs/proto-wire.js';
 import { servingError } from '../../core/errors.js';
 import { bothContentsAndRaw, invalidArgument } from './errors.js';
@@ -83,6 +87,11 @@ export interface ParsedInferRequest {
 }
 
 /** Walks a ModelInferRequest. Malformed bytes → INVALID_ARGUMENT naming the problem. */
+/** Where the first raw_input_contents buffer starts in a ModelInferRequest, from its first bytes (for alignment). */
+export function inferPayloadOffset(head: Uint8Array): number | undefined {
+  return locateField(head, [RequestField.RAW_INPUT_CONTENTS]);
+}
+
 export function parseInferRequest(buf: Uint8Array): ParsedInferRequest {
   try {
     return walkRequest(buf);
@@ -380,6 +389,13 @@ export interface InferResponseHeader {
  * BYTES as 4-byte-length-prefixed elements). `order` lists the output names to send, in order.
  */
 export function encodeInferResponse(outputs: TensorMap, order: readonly string[], header: InferResponseHeader): Buffer {
+  return joinParts(encodeInferResponseParts(outputs, order, header));
+}
+
+/** As encodeInferResponse, with large numeric output bytes left where they are (see Splices). */
+export function encodeInferResponseParts(outputs: TensorMap, order: readonly string[], header: InferResponseHeader): MessageParts {
+  const splices = new Splices();
+  let spliced = 0;
   const nameSize = Buffer.byteLength(header.modelName, 'utf8');
   const versionSize = Buffer.byteLength(header.modelVersion, 'utf8');
   const idSize = Buffer.byteLength(header.id, 'utf8');
@@ -398,9 +414,10 @@ export function encodeInferResponse(outputs: TensorMap, order: readonly string[]
     const size = rawSize(tensor);
     metas.push({ name, tensor, nameSize: oNameSize, datatype, shapeSize, metaSize, rawSize: size });
     total += fieldSize(metaSize) + fieldSize(size);
+    if (!isStringData(tensor.data) && Splices.takes(tensorBytes(tensor.data))) spliced += size;
   }
 
-  const out = Buffer.allocUnsafe(total);
+  const out = Buffer.allocUnsafe(total - spliced);
   let pos = 0;
   if (nameSize) pos = writeString(out, pos, ResponseField.MODEL_NAME, header.modelName, nameSize);
   if (versionSize) pos = writeString(out, pos, ResponseField.MODEL_VERSION, header.modelVersion, versionSize);
@@ -427,10 +444,12 @@ export function encodeInferResponse(outputs: TensorMap, order: readonly string[]
   for (const m of metas) {
     pos = writeVarint32(out, pos, tagOf(ResponseField.RAW_OUTPUT_CONTENTS, WireType.LEN));
     pos = writeVarint32(out, pos, m.rawSize);
-    pos = writeRaw(out, pos, m.tensor);
+    const data = m.tensor.data;
+    if (!isStringData(data) && Splices.takes(tensorBytes(data))) splices.add(pos, tensorBytes(data));
+    else pos = writeRaw(out, pos, m.tensor);
   }
-  if (pos !== total) throw new Error(`ModelInferResponse encoder wrote ${pos} of ${total} bytes`);
-  return out;
+  if (pos !== total - spliced) throw new Error(`ModelInferResponse encoder wrote ${pos} of ${total - spliced} bytes`);
+  return splices.assemble(out);
 }
 
 function fieldSize(payload: number): number {

@@ -25,7 +25,8 @@ import type { ServingMetrics } from '../../metrics/serving-metrics.js';
 import { trackCall, trackInference } from '../../metrics/track.js';
 import { unary } from '../grpc/unary.js';
 import { dataTypeName, int64ToNumber, messages, signatureDefMapTypeUrl } from './grpc-protos.js';
-import { decodeInputs, encodePredictResponse, parsePredictRequest } from './predict-codec.js';
+import { decodeInputs, encodePredictResponseParts, parsePredictRequest } from './predict-codec.js';
+import type { MessageParts } from './proto-wire.js';
 import { decodeMessage, encodeMessage, rawMethod } from './grpc-raw.js';
 
 const SERVICE = 'tensorflow.serving.PredictionService';
@@ -60,7 +61,7 @@ export function predictionServiceImplementation({ registry, logger, metrics }: T
     Regress: notImplemented('Regress'),
     MultiInference: notImplemented('MultiInference'),
 
-    Predict: unary<Buffer, Buffer>('Predict', logger, async (body, signal, deadline) => {
+    Predict: unary<Buffer, MessageParts>('Predict', logger, async (body, signal, deadline) => {
       const started = performance.now();
       const request = parsePredictRequest(body);
       const spec = request.modelSpec;
@@ -74,7 +75,7 @@ export function predictionServiceImplementation({ registry, logger, metrics }: T
           ...(request.outputFilter.length > 0 ? { outputs: request.outputFilter } : {}),
           ...(observe && { observe }),
         });
-        return encodePredictResponse(outputs, { name: servable.name, version: servable.version, signatureName: SIGNATURE });
+        return encodePredictResponseParts(outputs, { name: servable.name, version: servable.version, signatureName: SIGNATURE });
       });
     }),
 

@@ -19,6 +19,10 @@ import {
   countVarints, tagOf, varint32Size, varint64Size, WireError, WireReader, WireType, writeVarint32, writeVarint64,
   decodeFixedRuns,
   decodeVarintRuns,
+  joinParts,
+  locateField,
+  Splices,
+  type MessageParts,
 } from './proto-wire.js';
 
 // ---- field numbers ----
@@ -84,6 +88,11 @@ export interface ParsedPredictRequest {
   readonly modelSpec: ModelSpecFields | undefined;
   readonly inputs: Map<string, TensorProtoView>;
   readonly outputFilter: string[];
+}
+
+/** Where the first input's tensor_content starts in a PredictRequest, from its first bytes (for alignment). */
+export function predictPayloadOffset(head: Uint8Array): number | undefined {
+  return locateField(head, [PredictRequestField.INPUTS, MapEntryField.VALUE, TensorField.TENSOR_CONTENT]);
 }
 
 /** Walks a PredictRequest. Malformed bytes → INVALID_ARGUMENT naming the problem. */
@@ -490,6 +499,13 @@ export interface ResponseModelSpec {
  * `tf.make_ndarray` reads), STRING outputs in string_val.
  */
 export function encodePredictResponse(outputs: TensorMap, spec: ResponseModelSpec): Buffer {
+  return joinParts(encodePredictResponseParts(outputs, spec));
+}
+
+/** As encodePredictResponse, with large tensor bytes left where they are (see Splices). */
+export function encodePredictResponseParts(outputs: TensorMap, spec: ResponseModelSpec): MessageParts {
+  const splices = new Splices();
+  let spliced = 0;
   const entries: { name: string; nameSize: number; tensor: Tensor; tensorSize: number; shapeSize: number; entrySize: number }[] = [];
   let total = 0;
   for (const [name, tensor] of outputs) {
@@ -499,6 +515,7 @@ export function encodePredictResponse(outputs: TensorMap, spec: ResponseModelSpe
     const entrySize = fieldSize(nameSize) + fieldSize(tensorSize);
     entries.push({ name, nameSize, tensor, tensorSize, shapeSize, entrySize });
     total += fieldSize(entrySize);
+    if (!isStringData(tensor.data) && Splices.takes(tensorBytes(tensor.data))) spliced += tensor.data.byteLength;
   }
   const nameSize = Buffer.byteLength(spec.name, 'utf8');
   const signatureSize = Buffer.byteLength(spec.signatureName, 'utf8');
@@ -506,7 +523,7 @@ export function encodePredictResponse(outputs: TensorMap, spec: ResponseModelSpe
   const specSize = (nameSize ? fieldSize(nameSize) : 0) + fieldSize(versionSize) + (signatureSize ? fieldSize(signatureSize) : 0);
   total += fieldSize(specSize);
 
-  const out = Buffer.allocUnsafe(total);
+  const out = Buffer.allocUnsafe(total - spliced);
   let pos = 0;
   for (const e of entries) {
     pos = writeVarint32(out, pos, tagOf(PredictResponseField.OUTPUTS, WireType.LEN));
@@ -514,7 +531,7 @@ export function encodePredictResponse(outputs: TensorMap, spec: ResponseModelSpe
     pos = writeStringField(out, pos, MapEntryField.KEY, e.name, e.nameSize);
     pos = writeVarint32(out, pos, tagOf(MapEntryField.VALUE, WireType.LEN));
     pos = writeVarint32(out, pos, e.tensorSize);
-    pos = writeTensor(out, pos, e.tensor, e.shapeSize);
+    pos = writeTensor(out, pos, e.tensor, e.shapeSize, splices);
   }
   pos = writeVarint32(out, pos, tagOf(PredictResponseField.MODEL_SPEC, WireType.LEN));
   pos = writeVarint32(out, pos, specSize);
@@ -526,8 +543,8 @@ export function encodePredictResponse(outputs: TensorMap, spec: ResponseModelSpe
     pos = writeVarint64(out, pos, spec.version);
   }
   if (signatureSize) pos = writeStringField(out, pos, ModelSpecField.SIGNATURE_NAME, spec.signatureName, signatureSize);
-  if (pos !== total) throw new Error(`PredictResponse encoder wrote ${pos} of ${total} bytes`);
-  return out;
+  if (pos !== total - spliced) throw new Error(`PredictResponse encoder wrote ${pos} of ${total - spliced} bytes`);
+  return splices.assemble(out);
 }
 
 /** Tag + length prefix + payload of a length-delimited field. */
@@ -555,7 +572,7 @@ function tensorMessageSize(t: Tensor, shapeSize: number): number {
   return n;
 }
 
-function writeTensor(out: Buffer, pos: number, t: Tensor, shapeSize: number): number {
+function writeTensor(out: Buffer, pos: number, t: Tensor, shapeSize: number, splices: Splices): number {
   pos = writeVarint32(out, pos, tagOf(TensorField.DTYPE, WireType.VARINT));
   pos = writeVarint32(out, pos, dtypeInfo(t.dtype).tf);
   pos = writeVarint32(out, pos, tagOf(TensorField.TENSOR_SHAPE, WireType.LEN));
@@ -571,7 +588,11 @@ function writeTensor(out: Buffer, pos: number, t: Tensor, shapeSize: number): nu
   if (isStringData(t.data)) {
     for (const s of t.data) pos = writeBytesField(out, pos, TensorField.STRING_VAL, s);
   } else if (t.data.byteLength > 0) {
-    pos = writeBytesField(out, pos, TensorField.TENSOR_CONTENT, tensorBytes(t.data));
+    const bytes = tensorBytes(t.data);
+    if (!Splices.takes(bytes)) return writeBytesField(out, pos, TensorField.TENSOR_CONTENT, bytes);
+    pos = writeVarint32(out, pos, tagOf(TensorField.TENSOR_CONTENT, WireType.LEN));
+    pos = writeVarint32(out, pos, bytes.length);
+    splices.add(pos, bytes);
   }
   return pos;
 }

@@ -336,3 +336,108 @@ export function decodeVarintRuns(buf: Uint8Array, runs: readonly number[], field
   }
   return k;
 }
+
+/**
+ * Where the bytes of the first field reached by `route` start — field numbers of length-delimited
+ * fields, outermost first (TFS tensor_content: inputs → value → tensor_content) — reading only
+ * `head`, the first bytes of a message whose rest may not have arrived. Lets a receiver place a
+ * large message so its bulk payload lands aligned. Undefined when the route is not reached inside
+ * `head` or the bytes there are not a valid encoding; never throws.
+ */
+export function locateField(head: Uint8Array, route: readonly number[]): number | undefined {
+  let pos = 0;
+  let end = Number.POSITIVE_INFINITY;
+  let depth = 0;
+  const limit = head.length;
+  const varint = (): number => {
+    let value = 0;
+    for (let shift = 0; shift < 35; shift += 7) {
+      if (pos >= limit) return -1;
+      const b = head[pos++]!;
+      value += (b & 0x7f) * 2 ** shift;
+      if (b < 0x80) return value;
+    }
+    return -1;
+  };
+  while (pos < limit && pos < end) {
+    const tag = varint();
+    if (tag < 0) return undefined;
+    const field = Math.floor(tag / 8);
+    switch (tag % 8) {
+      case WireType.VARINT:
+        if (varint() < 0) return undefined;
+        break;
+      case WireType.FIXED64:
+        pos += 8;
+        break;
+      case WireType.FIXED32:
+        pos += 4;
+        break;
+      case WireType.LEN: {
+        const len = varint();
+        if (len < 0 || pos + len > end) return undefined;
+        if (field !== route[depth]) {
+          pos += len;
+          break;
+        }
+        if (depth === route.length - 1) return pos;
+        depth++;
+        end = pos + len;
+        break;
+      }
+      default:
+        return undefined;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * An encoded message as one buffer, or as consecutive parts when large tensor bytes are sent from
+ * where they lie instead of being copied into the message (the gRPC direct path writes the parts
+ * one after the other; see Splices).
+ */
+export type MessageParts = Buffer | readonly Buffer[];
+
+export function joinParts(parts: MessageParts): Buffer {
+  return Buffer.isBuffer(parts) ? parts : Buffer.concat(parts as Buffer[]);
+}
+
+/** Payloads at least this large are spliced in as views (a copy costs more than a DATA write). */
+const SPLICE_MIN_BYTES = 64 * 1024;
+
+/**
+ * Large byte payloads left out of a message buffer and spliced back in as views when the message
+ * is assembled: an encoder sizes its buffer without them (`take` tells it which), writes the
+ * field's tag and length as usual, then records the payload at the current position.
+ * Shared memory is always copied: it may be reused as soon as the handler returns.
+ */
+export class Splices {
+  readonly #at: number[] = [];
+  readonly #bytes: Uint8Array[] = [];
+
+  /** Whether `bytes` will be spliced (so the encoder must not reserve room for them). */
+  static takes(bytes: Uint8Array): boolean {
+    return bytes.byteLength >= SPLICE_MIN_BYTES && !(bytes.buffer instanceof SharedArrayBuffer);
+  }
+
+  add(at: number, bytes: Uint8Array): void {
+    this.#at.push(at);
+    this.#bytes.push(bytes);
+  }
+
+  assemble(out: Buffer): MessageParts {
+    if (this.#at.length === 0) return out;
+    const parts: Buffer[] = [];
+    let from = 0;
+    for (let i = 0; i < this.#at.length; i++) {
+      const at = this.#at[i]!;
+      if (at > from) parts.push(out.subarray(from, at));
+      const b = this.#bytes[i]!;
+      parts.push(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+      from = at;
+    }
+    if (from < out.length) parts.push(out.subarray(from));
+    return parts;
+  }
+}
