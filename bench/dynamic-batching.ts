@@ -5,8 +5,9 @@
  * with and without `dynamic_batching`, on models of three kinds:
  *
  * - `tiny`   y = x + 1, x [batch, 10]: the transport is the whole cost, inference runs inline;
- * - `mlp`    4 × (MatMul 512×512 + Relu), x [batch, 512]: at batch 1 each run streams 4 MB of
- *            weights for 0.5 MFLOP (memory-bound), so joined runs reuse them — a real compute gain;
+ * - `mlp`    4 × (MatMul 512×512 + Relu), x [batch, 512] (bench/lib/models.ts, also the main bench's
+ *            batching row): at batch 1 each run streams 4 MB of weights for 2 MFLOP (memory-bound),
+ *            so joined runs reuse them — a real compute gain;
  * - `conv`   3 × Conv3×3 (32 channels) on x [batch, 3, 64, 64]: compute-bound, where batching
  *            adds no compute throughput on 2 cores (research/node-perf.md §2 rule 4).
  *
@@ -23,6 +24,7 @@ import { frame } from './lib/codec/grpc-frame.js';
 import { encodePredictRequest, TFS_PREDICT_PATH } from './lib/codec/tfs.js';
 import { h2loadGenerator } from './lib/loadgen/h2load.js';
 import { GRPC_HEADERS } from './lib/loadgen/types.js';
+import { MLP_WIDTH, mlpOnnx } from './lib/models.js';
 import { resultsDir } from './lib/paths.js';
 import { startTsms } from './lib/servers.js';
 
@@ -53,20 +55,7 @@ const models: Model[] = [
       nodes: [{ op: 'Add', inputs: ['x', 'one'], outputs: ['y'] }],
     }),
   },
-  (() => {
-    const nodes: NodeSpec[] = [];
-    const initializers = [];
-    let prev = 'x';
-    for (let i = 0; i < 4; i++) {
-      initializers.push({ name: `w${i}`, dtype: 'FP32' as const, shape: [512, 512], values: seeded(512 * 512, i + 1, 0.1) });
-      nodes.push({ op: 'MatMul', inputs: [prev, `w${i}`], outputs: [`m${i}`] }, { op: 'Relu', inputs: [`m${i}`], outputs: [i === 3 ? 'y' : `r${i}`] });
-      prev = `r${i}`;
-    }
-    return {
-      name: 'mlp', shape: [1, 512],
-      bytes: buildOnnxModel({ inputs: [{ name: 'x', dtype: 'FP32', shape: ['batch', 512] }], outputs: [{ name: 'y', dtype: 'FP32', shape: ['batch', 512] }], initializers, nodes }),
-    };
-  })(),
+  { name: 'mlp', shape: [1, MLP_WIDTH], bytes: mlpOnnx() },
   (() => {
     const nodes: NodeSpec[] = [];
     const initializers = [];

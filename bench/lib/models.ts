@@ -4,6 +4,9 @@
  * - cnn:   x[N,3,224,224] -> 7x(Conv3x3+Relu) -> GlobalAveragePool -> Gemm 256->1000 (1.06 GFLOP
  *          per image, compute-bound, symbolic batch so it is batchable; node-perf.md's CNN)
  * - big:   x[1,3,1024,1024] -> y = x * 2 (12.6 MB in and out)
+ * - mlp:   x[N,512] -> 4x(MatMul 512x512 + Relu) (4 MB of weights, 2.1 MFLOP per row): at batch 1
+ *          each run streams every weight for one row, so it is memory-bound and joined rows reuse
+ *          the weights — the model the dynamic-batching target is judged on
  * plus, on request, mobilenetv2-12-int8 from ../shared/models.
  */
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -82,6 +85,35 @@ export function cnnOnnx(seed = 1234): Uint8Array {
   });
 }
 
+export const MLP_WIDTH = 512;
+const MLP_LAYERS = 4;
+
+/** The batchable memory-bound model (also bench/dynamic-batching.ts's `mlp`). */
+export function mlpOnnx(seed = 4321): Uint8Array {
+  const normal = gaussian(seededRandom(seed));
+  // He-init keeps the activations' scale through the Relus, so the outputs stay far from 0 and the
+  // correctness check compares meaningful numbers.
+  const std = Math.sqrt(2 / MLP_WIDTH);
+  const initializers: InitializerSpec[] = [];
+  const nodes: NodeSpec[] = [];
+  let prev = 'x';
+  for (let i = 0; i < MLP_LAYERS; i++) {
+    const w = new Float32Array(MLP_WIDTH * MLP_WIDTH);
+    for (let k = 0; k < w.length; k++) w[k] = normal() * std;
+    initializers.push({ name: `w${i}`, dtype: 'FP32', shape: [MLP_WIDTH, MLP_WIDTH], values: floatBytes(w) });
+    const out = i === MLP_LAYERS - 1 ? 'y' : `r${i}`;
+    nodes.push({ op: 'MatMul', inputs: [prev, `w${i}`], outputs: [`m${i}`] }, { op: 'Relu', inputs: [`m${i}`], outputs: [out] });
+    prev = out;
+  }
+  return buildOnnxModel({
+    name: 'mlp',
+    inputs: [{ name: 'x', dtype: 'FP32', shape: ['N', MLP_WIDTH] }],
+    outputs: [{ name: 'y', dtype: 'FP32', shape: ['N', MLP_WIDTH] }],
+    initializers,
+    nodes,
+  });
+}
+
 export function bigOnnx(): Uint8Array {
   const shape = [1, 3, 1024, 1024];
   return buildOnnxModel({
@@ -125,6 +157,11 @@ export function generateModels(repo: string): BenchModel[] {
       name: 'big', file: writeModel(repo, 'big', bigOnnx()), inputName: 'x', outputName: 'y',
       inputShape: [1, 3, 1024, 1024], input: randomInput(3 * 1024 * 1024, 11),
       description: 'x[1,3,1024,1024] -> x*2 (12.6 MB in/out)',
+    },
+    {
+      name: 'mlp', file: writeModel(repo, 'mlp', mlpOnnx()), inputName: 'x', outputName: 'y',
+      inputShape: [1, MLP_WIDTH], input: randomInput(MLP_WIDTH, 17),
+      description: '4x (MatMul 512x512 + Relu), x[N,512]: memory-bound at batch 1, batchable',
     },
   ];
 }

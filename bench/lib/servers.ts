@@ -37,6 +37,8 @@ export const SERVER_VARIANTS: Readonly<Record<ServerVariant['name'], ServerVaria
     name: 'batching',
     label: 'dynamic batching on',
     // tsms's dynamic_batching extension (docs/configuration.md): batches form while the model is busy.
+    // 16 = the bench's 16 clients in one batch. 1000 µs: with mlp the 16 requests of a cycle reach the
+    // batcher over 0.4-0.55 ms, so 99 % of batches leave full (500 µs cut 2-3 % short).
     patch: (c) => ({
       ...c,
       model_config_list: c.model_config_list.map((m) => ({ config: { ...m.config, dynamic_batching: { max_batch_size: 16, max_queue_delay_us: 1000 } } })),

@@ -41,7 +41,9 @@ export function evaluateTargets(rows: readonly Row[], eld: EldResult | undefined
 
   out.push(
     ratioTarget('metrics', 'metrics on vs off (dummy, TFS gRPC, 8 in flight)', row('dummy', 'tfs-grpc', 8, 'metrics'), 'variant-off', 0.97),
-    ratioTarget('batching', 'dynamic batching on vs off (cnn, TFS gRPC, 16 clients × batch 1)', row('cnn', 'tfs-grpc', 16, 'batching', 16), 'variant-off', 1.3),
+    // Judged on a batchable (memory-bound) model: on 2 cores a compute-bound one like cnn gains no
+    // throughput from batching (node-perf §2 rule 4); its on/off pair is shown as a row only.
+    ratioTarget('batching', 'dynamic batching on vs off (mlp 4×512², TFS gRPC, 16 clients × batch 1)', row('mlp', 'tfs-grpc', 16, 'batching', 16), 'variant-off', 1.3),
     ratioTarget('big-kserve-rest', '12 MB tensor, KServe REST binary, 8 in flight vs in-process', row('big', 'kserve-rest-bin', 8), 'inproc', 0.8),
     ratioTarget('big-grpc', '12 MB tensor, TFS gRPC, 8 in flight vs in-process', row('big', 'tfs-grpc', 8), 'inproc', 0.5),
     ratioTarget('big-kserve-grpc', '12 MB tensor, KServe gRPC, 8 in flight vs in-process', row('big', 'kserve-grpc', 8), 'inproc', 0.5),
