@@ -67,7 +67,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
   const maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const router = new Router();
   const { registry, manager, metrics, lifecycle } = opts;
-  registerTfsRestRoutes(router, registry, metrics);
+  const tfsRest = registerTfsRestRoutes(router, registry, metrics, logger);
   registerKserveRestRoutes(router, registry, metrics);
   registerHealthRoutes(router, manager ?? readinessOf(registry), lifecycle);
   if (manager) {
@@ -185,7 +185,8 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
         force.unref();
         server.close(() => {
           clearTimeout(force);
-          resolve();
+          // No request is left to need the TFS JSON-decode workers.
+          void tfsRest.close().then(resolve, resolve);
         });
         server.closeIdleConnections();
       });

@@ -1,9 +1,9 @@
 /**
  * TFS REST Predict request body → Tensors (SPEC §6.3), with OVMS's statuses and texts.
  *
- * `parsePredictBody` is the single entry point and depends only on its arguments (bytes + input
- * specs), so it can move to a worker thread unchanged: JSON.parse of a multi-MB body blocks the
- * event loop for tens of ms (node-perf.md §2 rule 1).
+ * `parsePredictBody` depends only on its arguments (bytes + input specs). `decodePredictBody` is
+ * the same with the fast scan of large bodies moved to worker threads (json-decode-pool.ts): a
+ * multi-MB body blocks the event loop for ms (node-perf.md §2 rule 1).
  *
  * Numbers go straight into a preallocated typed array of the model input's dtype by a recursive
  * filler that also checks the array is rectangular (no `.flat()` + `TypedArray.from`).
@@ -14,7 +14,8 @@ import { servingError, type StatusName } from '../../core/errors.js';
 import { numberToHalfBits } from '../../core/fp16.js';
 import { formatShape, type Tensor, type TensorMap, type TensorSpec } from '../../core/tensor.js';
 import { MAX_JSON_DEPTH } from '../../core/limits.js';
-import { parsePredictBodyFast } from './rest-fast-json.js';
+import { fastPathInput, parsePredictBodyFast, type FastPredictBody } from './rest-fast-json.js';
+import { DecodeUnavailable, OFFLOAD_MIN_BYTES, type JsonDecodePool } from './json-decode-pool.js';
 
 export type PredictFormat = 'row' | 'column';
 
@@ -30,7 +31,34 @@ const MAX_RANK = MAX_JSON_DEPTH;
 export function parsePredictBody(body: Uint8Array, specs: readonly TensorSpec[]): PredictRequest {
   // One float input sent as a plain nested array: scanned without JSON.parse (rest-fast-json.ts).
   const fast = parsePredictBodyFast(body, specs);
-  if (fast) return { format: fast.format, inputs: new Map([[fast.name, fast.tensor]]) };
+  if (fast) return fromFast(fast);
+  return parseGeneral(body, specs);
+}
+
+/**
+ * parsePredictBody with the fast scan of large bodies done by `pool` in a worker thread; same
+ * results and errors. A body the scan refuses gets the general parser here, and a job no worker
+ * could finish is parsed here from the start.
+ */
+export async function decodePredictBody(body: Uint8Array, specs: readonly TensorSpec[], pool: JsonDecodePool | undefined): Promise<PredictRequest> {
+  const spec = pool && body.byteLength >= OFFLOAD_MIN_BYTES ? fastPathInput(specs) : undefined;
+  if (!spec) return parsePredictBody(body, specs);
+  let fast: FastPredictBody | undefined;
+  try {
+    fast = await pool!.decode(body, spec);
+  } catch (err) {
+    if (err instanceof DecodeUnavailable) return parsePredictBody(body, specs);
+    throw err;
+  }
+  return fast ? fromFast(fast) : parseGeneral(body, specs);
+}
+
+function fromFast(fast: FastPredictBody): PredictRequest {
+  return { format: fast.format, inputs: new Map([[fast.name, fast.tensor]]) };
+}
+
+/** Any body, through JSON.parse (or lossless-json), with OVMS's statuses for every problem. */
+function parseGeneral(body: Uint8Array, specs: readonly TensorSpec[]): PredictRequest {
   const doc = parseJson(body, specs.some((s) => s.dtype === 'INT64' || s.dtype === 'UINT64'));
   if (!isPlainObject(doc)) throw servingError('REST_BODY_IS_NOT_AN_OBJECT');
   const hasInstances = Object.hasOwn(doc, 'instances');

@@ -13,13 +13,15 @@
  *   error" and 2023 says 404, neither of which tells a TFS client what is wrong.
  * - Version digits that overflow are looked up as they are and so are "not found" (404).
  */
+import type { Logger } from 'pino';
 import { servingError } from '../../core/errors.js';
 import type { ServableRegistry } from '../../core/servable.js';
 import type { ServingMetrics } from '../../metrics/serving-metrics.js';
 import { trackCall, trackInference } from '../../metrics/track.js';
 import { jsonResponse } from '../http/errors.js';
 import type { RequestContext, Router } from '../http/router.js';
-import { parsePredictBody } from './rest-request.js';
+import { JsonDecodePool } from './json-decode-pool.js';
+import { decodePredictBody } from './rest-request.js';
 import { encodePredictResponse } from './rest-response.js';
 import { modelMetadataJson, modelStatusJson } from './rest-status.js';
 
@@ -31,7 +33,15 @@ const PREDICT = new RegExp(`${MODEL}(?:${VERSION}|/labels/(?<label>[^/:]+))?:(?<
 const STATUS = new RegExp(`${MODEL}${VERSION}?$`);
 const METADATA = new RegExp(`${MODEL}${VERSION}?/metadata$`);
 
-export function registerTfsRestRoutes(router: Router, registry: ServableRegistry, metrics?: ServingMetrics): void {
+export interface TfsRestRoutes {
+  /** Ends the JSON-decode worker threads; call once the HTTP server has no requests left. */
+  close(): Promise<void>;
+}
+
+export function registerTfsRestRoutes(router: Router, registry: ServableRegistry, metrics?: ServingMetrics, logger?: Logger): TfsRestRoutes {
+  // Large Predict bodies are scanned in worker threads (started on first use); TSMS_NO_JSON_WORKERS
+  // keeps every body on the event loop, for A/B measurements.
+  const jsonPool = process.env['TSMS_NO_JSON_WORKERS'] ? undefined : new JsonDecodePool(logger ? { logger } : {});
   const predictMetrics = metrics?.endpoint('TensorFlowServing', 'REST', 'Predict');
   const metadataMetrics = metrics?.endpoint('TensorFlowServing', 'REST', 'GetModelMetadata');
   const statusMetrics = metrics?.endpoint('TensorFlowServing', 'REST', 'GetModelStatus');
@@ -44,9 +54,12 @@ export function registerTfsRestRoutes(router: Router, registry: ServableRegistry
       }
       const servable = await registry.getServable(ctx.params['name']!, versionOf(ctx), { waitForLoading: true, signal: ctx.signal });
       return trackInference(predictMetrics?.of(servable), started, async (observe) => {
-        const request = parsePredictBody(await ctx.readBody({ reusable: true }), servable.inputs);
+        const request = await decodePredictBody(await ctx.readBody({ reusable: true }), servable.inputs, jsonPool);
         const outputs = await servable.infer(request.inputs, { signal: ctx.signal, ...(observe && { observe }) });
-        return jsonResponse(200, encodePredictResponse(request.format, outputs));
+        const response = jsonResponse(200, encodePredictResponse(request.format, outputs));
+        // The runs that read the inputs are over and the answer is text: their memory can take the next body.
+        jsonPool?.release(request.inputs);
+        return response;
       });
     },
   });
@@ -64,6 +77,7 @@ export function registerTfsRestRoutes(router: Router, registry: ServableRegistry
       return trackCall(statusMetrics?.ofName(name), () => jsonResponse(200, modelStatusJson(statuses)));
     },
   });
+  return { close: async () => jsonPool?.close() };
 }
 
 /** The URL's version number; undefined (default version / all versions) when absent or a label. */
