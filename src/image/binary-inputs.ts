@@ -25,6 +25,11 @@ export interface BinaryInputOptions {
   readonly colorFormats?: Readonly<Record<string, ColorFormat>>;
   /** Inputs whose H×W follow the images (`shape: auto`): no resize, the images set the size. */
   readonly keepSize?: ReadonlySet<string>;
+  /**
+   * The decoded tensors may be read by more than one consumer (a pipeline input can feed several
+   * nodes and be an output itself): keep them, instead of letting a worker runtime take them.
+   */
+  readonly shared?: boolean;
 }
 
 /** True when `tensor` is encoded images for `spec` (bytes sent to an input that is not STRING). */
@@ -118,6 +123,6 @@ async function decodeInput(spec: TensorSpec, images: readonly Uint8Array[], opti
     writePixels(img.data, { out: data, dtype: spec.dtype, layout: axes.layout, index, height: h, width: w, channels: c, bgr });
   });
   // Nobody else holds this memory: a worker-thread runtime may take it without a copy.
-  handOver(data.buffer);
+  if (!options.shared) handOver(data.buffer);
   return { dtype: spec.dtype, shape, data };
 }

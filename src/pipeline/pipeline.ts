@@ -180,7 +180,7 @@ export class Pipeline implements Servable {
       // once, as a model would (SPEC §6.2: BGR, NHWC or NCHW after the input's shape).
       const imageInputs = validated.unspecifiedInputs.size === 0 ? validated.inputs : validated.inputs.filter((s) => !validated.unspecifiedInputs.has(s.name));
       if (hasBinaryInputs(imageInputs, inputs)) {
-        tensors = await decodeBinaryInputs(imageInputs, inputs);
+        tensors = await decodeBinaryInputs(imageInputs, inputs, { shared: true });
         validateEntry(validated, tensors);
       }
       const outputs = await executePipeline(validated, tensors, this.runner(g, options.deadline), options.signal);
