@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** The `tsms` command: OVMS's command line, same flags, messages and exit codes (SPEC §1). */
 import { parseCommandLine, UsageError } from './args.js';
+import { tuneHeapGrowth, type HeapGrowthChoice } from '../core/heap-tuning.js';
 
 /** EX_USAGE, as OVMS exits on a bad command line. */
 const EXIT_USAGE = 64;
@@ -20,11 +21,21 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(parsed.text);
     return 0;
   }
+  // First, before the server modules load: V8 sets the old generation's next limit at every full
+  // GC, and one during that loading would keep V8's default growth until the next (heap-tuning.ts).
+  let heap: HeapGrowthChoice;
+  try {
+    heap = tuneHeapGrowth();
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n`);
+    return EXIT_USAGE;
+  }
   // Loaded only to serve, so --help and usage errors never pay for (or depend on) the server modules.
   const [{ createLogger }, { startTsms }] = await Promise.all([import('../core/logger.js'), import('../server.js')]);
   const config = parsed.config;
   const logger = createLogger(config.logLevel, config.logPath);
   for (const warning of parsed.warnings ?? []) logger.warn(warning);
+  logger.debug({ heapGrowingPercent: heap.percent, decidedBy: heap.decidedBy }, 'V8 heap growth');
   // A custom node library may start a promise it never awaits; its rejection must not end the
   // server (Node's default), which serves every other request fine: log it and keep serving.
   process.on('unhandledRejection', (reason: unknown) => {

@@ -5,6 +5,7 @@
  */
 import type { handleUnaryCall, sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
+import { abortControllers } from '../../core/abort-pool.js';
 import { grpcErrorOf } from './status.js';
 
 /** `deadline` is the client's gRPC deadline in Date.now() milliseconds, undefined when it set none. */
@@ -21,7 +22,7 @@ export type AdaptedUnaryCall<Req, Res> = handleUnaryCall<Req, Res> & { readonly 
 
 export function unary<Req, Res>(method: string, logger: Logger, handler: UnaryHandler<Req, Res>): AdaptedUnaryCall<Req, Res> {
   const adapted = (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
-    const controller = new AbortController();
+    const controller = abortControllers.take();
     const onCancel = () => controller.abort();
     call.once('cancelled', onCancel);
     let result: Promise<Res>;
@@ -35,10 +36,12 @@ export function unary<Req, Res>(method: string, logger: Logger, handler: UnaryHa
         call.off('cancelled', onCancel);
         // grpc-js sends one buffer: a message in parts (proto-wire.ts MessageParts) is joined here.
         callback(null, (Array.isArray(response) ? Buffer.concat(response) : response) as Res);
+        abortControllers.give(controller);
       },
       (err: unknown) => {
         call.off('cancelled', onCancel);
         callback(grpcErrorOf(err, logger, method));
+        abortControllers.give(controller);
       },
     );
   };

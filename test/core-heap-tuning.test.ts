@@ -1,0 +1,96 @@
+/**
+ * V8 heap growth (src/core/heap-tuning.ts): the choice between the node command line, the
+ * TSMS_HEAP_GROWING_PERCENT environment variable and the default; then the real server process,
+ * which applies it before loading anything and says so in its DEBUG log.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { chooseHeapGrowth, DEFAULT_HEAP_GROWING_PERCENT } from '../src/core/heap-tuning.js';
+import { mainScript, startServer, type RunningServer } from './helpers/server.js';
+import { dummyModel, tempDir, writeRepository } from './helpers/models.js';
+
+describe('chooseHeapGrowth', () => {
+  it('defaults to a 25% growing factor', () => {
+    assert.equal(DEFAULT_HEAP_GROWING_PERCENT, 25);
+    assert.deepEqual(chooseHeapGrowth([], {}), { percent: 25, decidedBy: 'default' });
+    assert.deepEqual(chooseHeapGrowth(['--max-old-space-size=4096'], { TSMS_HEAP_GROWING_PERCENT: '  ' }), { percent: 25, decidedBy: 'default' });
+  });
+
+  it('takes the environment variable, 0 included (V8 decides again)', () => {
+    assert.deepEqual(chooseHeapGrowth([], { TSMS_HEAP_GROWING_PERCENT: '50' }), { percent: 50, decidedBy: 'TSMS_HEAP_GROWING_PERCENT' });
+    assert.deepEqual(chooseHeapGrowth([], { TSMS_HEAP_GROWING_PERCENT: '0' }), { percent: 0, decidedBy: 'TSMS_HEAP_GROWING_PERCENT' });
+  });
+
+  it('leaves a growing percent given on the node command line alone, in either spelling', () => {
+    for (const argv of [['--heap-growing-percent=10'], ['--heap_growing_percent=10'], ['--heap-growing-percent', '10']]) {
+      assert.deepEqual(chooseHeapGrowth(argv, { TSMS_HEAP_GROWING_PERCENT: '50' }), { percent: undefined, decidedBy: 'node command line' });
+    }
+  });
+
+  it('rejects values that are not an integer from 0 to 1000', () => {
+    for (const bad of ['x', '-1', '2.5', '1001', '1e9', '0x10abc']) {
+      assert.throws(() => chooseHeapGrowth([], { TSMS_HEAP_GROWING_PERCENT: bad }), {
+        name: 'RangeError',
+        message: `TSMS_HEAP_GROWING_PERCENT must be an integer from 0 to 1000, got "${bad}"`,
+      });
+    }
+  });
+});
+
+describe('the server applies the heap growth before it loads models', () => {
+  const dir = tempDir('tsms-heap-');
+  let configPath = '';
+  const servers: RunningServer[] = [];
+
+  before(() => {
+    writeRepository(dir.path, { dummy: { 1: dummyModel(1) } });
+    configPath = path.join(dir.path, 'config.json');
+    writeFileSync(configPath, JSON.stringify({ model_config_list: [{ config: { name: 'dummy', base_path: path.join(dir.path, 'dummy') } }] }));
+  });
+
+  after(async () => {
+    for (const s of servers) await s.stop();
+    dir.remove();
+  });
+
+  /** The one 'V8 heap growth' DEBUG record of a server's log. */
+  function heapRecord(server: RunningServer): Record<string, unknown> {
+    const line = server.output().split('\n').find((l) => l.includes('"msg":"V8 heap growth"'));
+    assert.ok(line, `no heap growth record in:\n${server.output()}`);
+    return JSON.parse(line) as Record<string, unknown>;
+  }
+
+  it('uses 25% by default and still serves', async () => {
+    const server = await startServer({ args: ['--config_path', configPath, '--log_level', 'DEBUG'], env: { TSMS_HEAP_GROWING_PERCENT: '' } });
+    servers.push(server);
+    const rec = heapRecord(server);
+    assert.equal(rec['heapGrowingPercent'], 25);
+    assert.equal(rec['decidedBy'], 'default');
+    const res = await fetch(`${server.restUrl}/v1/models/dummy:predict`, { method: 'POST', body: JSON.stringify({ instances: [[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]] }) });
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), { predictions: [[2, 3, 4, 5, 6, 7, 8, 9, 10, 11]] });
+  });
+
+  it('takes TSMS_HEAP_GROWING_PERCENT from the environment', async () => {
+    const server = await startServer({ args: ['--config_path', configPath, '--log_level', 'DEBUG'], env: { TSMS_HEAP_GROWING_PERCENT: '0' } });
+    servers.push(server);
+    const rec = heapRecord(server);
+    assert.equal(rec['heapGrowingPercent'], 0);
+    assert.equal(rec['decidedBy'], 'TSMS_HEAP_GROWING_PERCENT');
+  });
+
+  it('exits 64 with the reason on a bad TSMS_HEAP_GROWING_PERCENT', async () => {
+    const proc = spawn(process.execPath, [mainScript, '--config_path', configPath, '--port', '0'], {
+      env: { ...process.env, TSMS_HEAP_GROWING_PERCENT: 'lots' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    proc.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const code = await new Promise<number | null>((resolve) => proc.on('exit', resolve));
+    assert.equal(code, 64);
+    assert.equal(stderr, 'TSMS_HEAP_GROWING_PERCENT must be an integer from 0 to 1000, got "lots"\n');
+  });
+});
