@@ -19,7 +19,11 @@ function ratioTarget(id: string, text: string, row: Row | undefined, ratio: 'inp
   if (row.status !== 'ok') return { id, text, goal: goalText, value: row.status, pass: undefined, note: row.note };
   const r = row.ratios[ratio];
   if (!r) return { id, text, goal: goalText, value: '–', pass: undefined, note: `no ${ratio} limit measured` };
-  return { id, text, goal: goalText, value: `${fmt(r.value)}×`, pass: r.value >= goal, note: `per repetition: ${r.perRep.map((v) => fmt(v)).join(', ')}; against ${r.against}` };
+  let note = `per repetition: ${r.perRep.map((v) => fmt(v)).join(', ')}; against ${r.against}`;
+  // What the transport alone allows: the bare server (no decoding, no inference) ÷ in-process, same run.
+  const bare = row.ratios.bare;
+  if (ratio === 'inproc' && bare && bare.value > 0) note += `; bare transport alone reached ${fmt(r.value / bare.value)}× in-process`;
+  return { id, text, goal: goalText, value: `${fmt(r.value)}×`, pass: r.value >= goal, note };
 }
 
 export function evaluateTargets(rows: readonly Row[], eld: EldResult | undefined, memory: readonly MemoryResult[]): TargetResult[] {
