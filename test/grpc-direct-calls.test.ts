@@ -8,7 +8,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http2 from 'node:http2';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { startServer, type RunningServer } from './helpers/server.js';
@@ -178,6 +178,36 @@ describe('direct unary gRPC calls', () => {
       assert.equal(a.status, '0');
       assert.deepEqual(outputFloats(unframe(a.body), 'out'), sent[k]);
     });
+  });
+
+  test('a message over 16 MB (gathered before it gets its memory) comes back exact', async () => {
+    const data = values(9, 4_500_000); // 18 MB of float32
+    const answer = await rawCall(server.grpcAddress, PREDICT, cut(framed(predictMessage('id', data)), [1_000_003]));
+    assert.equal(answer.status, '0');
+    assert.deepEqual(outputFloats(unframe(answer.body), 'out'), data);
+  });
+
+  test('declared 512 MB messages that never arrive reserve no memory', async () => {
+    // Virtual size: memory reserved for a message counts there even before its pages are touched.
+    const rssMb = () => Number(/VmSize:\s+(\d+)/.exec(readFileSync(`/proc/${server.proc.pid}/status`, 'utf8'))![1]) / 1024;
+    const before = rssMb();
+    const session = http2.connect(`http://${server.grpcAddress}`);
+    const streams = Array.from({ length: 4 }, () => {
+      const req = session.request({ ':method': 'POST', ':path': PREDICT, 'content-type': 'application/grpc', te: 'trailers' });
+      req.on('error', () => undefined);
+      const head = Buffer.alloc(5 + 64 * 1024);
+      head.writeUInt32BE(512 * 1024 * 1024, 1);
+      req.write(head);
+      return req;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const during = rssMb();
+    for (const req of streams) req.close(http2.constants.NGHTTP2_CANCEL);
+    session.destroy();
+    assert.ok(during - before < 1024, `virtual size grew from ${before.toFixed(0)} to ${during.toFixed(0)} MB for 4 stalled 512 MB declarations`);
+    const data = values(2, 1000);
+    const answer = await rawCall(server.grpcAddress, PREDICT, [framed(predictMessage('id', data))]);
+    assert.deepEqual(outputFloats(unframe(answer.body), 'out'), data);
   });
 
   test('an empty message is decoded like any other (no model_spec → INVALID_ARGUMENT)', async () => {

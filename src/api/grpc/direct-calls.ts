@@ -50,6 +50,12 @@ export interface DirectCallsOptions {
 
 /** How many message bytes are gathered before deciding where a large message goes. */
 const HEAD_BYTES = 4096;
+/**
+ * Larger messages get their memory only once all their bytes are here: a length prefix alone must
+ * not make the server reserve memory that no data ever fills (a client could declare 1 GiB on
+ * many streams and stall). Up to this size the buffer is reserved as soon as the head arrived.
+ */
+const PREALLOCATE_MAX_BYTES = 16 * 1024 * 1024;
 /** Messages up to this size are answered as one DATA write together with their 5-byte prefix. */
 const COALESCE_BYTES = 16 * 1024;
 const PREFIX_BYTES = 5;
@@ -166,8 +172,9 @@ class DirectCall {
         return;
       }
     }
-    // Enough of the message to see where its payload starts (or all of it): place it.
-    if (this.#stagedBytes - PREFIX_BYTES >= Math.min(this.#length, HEAD_BYTES)) this.#place();
+    // Enough of the message to see where its payload starts (or all of it, for large ones): place it.
+    const needed = this.#length > PREALLOCATE_MAX_BYTES ? this.#length : Math.min(this.#length, HEAD_BYTES);
+    if (this.#stagedBytes - PREFIX_BYTES >= needed) this.#place();
   }
 
   #stagedHead(bytes: number): Buffer {
@@ -190,13 +197,18 @@ class DirectCall {
       this.#complete();
       return;
     }
-    const all = staged.length === 1 ? first : Buffer.concat(staged);
-    const head = all.subarray(PREFIX_BYTES, PREFIX_BYTES + Math.min(length, HEAD_BYTES));
-    const alignAt = this.#method.payloadOffset?.(head);
-    const pooled = this.#opts.buffers.take(length, alignAt);
-    this.#pooled = pooled !== undefined;
-    this.#message = pooled ?? allocateBody(length, alignAt);
-    this.#append(all.subarray(PREFIX_BYTES));
+    const alignAt = this.#method.payloadOffset?.(headOf(staged, Math.min(length, HEAD_BYTES)));
+    try {
+      const pooled = length <= PREALLOCATE_MAX_BYTES ? this.#opts.buffers.take(length, alignAt) : undefined;
+      this.#pooled = pooled !== undefined;
+      this.#message = pooled ?? allocateBody(length, alignAt);
+    } catch (err) {
+      this.#opts.logger.warn({ err, bytes: length, method: this.#method.name }, 'no memory for a gRPC request message');
+      this.#fail(GrpcStatus.RESOURCE_EXHAUSTED, `Cannot allocate ${length} bytes for the request message`);
+      return;
+    }
+    this.#append(first.subarray(PREFIX_BYTES));
+    for (let i = 1; i < staged.length && !this.#answered; i++) this.#append(staged[i]!);
   }
 
   #append(chunk: Buffer): void {
@@ -298,4 +310,20 @@ class DirectCall {
     this.#pooled = false;
     this.#opts.buffers.give(this.#message!);
   }
+}
+
+/** The first `bytes` message bytes (after the 5-byte prefix) of the staged chunks, joined only when split. */
+function headOf(staged: readonly Buffer[], bytes: number): Buffer {
+  const first = staged[0]!;
+  if (first.length >= PREFIX_BYTES + bytes) return first.subarray(PREFIX_BYTES, PREFIX_BYTES + bytes);
+  const head = Buffer.allocUnsafe(bytes);
+  let at = 0;
+  let skip = PREFIX_BYTES;
+  for (const chunk of staged) {
+    if (at >= bytes) break;
+    const from = Math.min(skip, chunk.length);
+    skip -= from;
+    at += chunk.copy(head, at, from, Math.min(chunk.length, from + bytes - at));
+  }
+  return head.subarray(0, at);
 }

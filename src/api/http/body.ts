@@ -12,7 +12,7 @@ export { BodyBuffers };
 /** Largest request body accepted by default (--max_request_size's default). */
 export const DEFAULT_MAX_BODY_BYTES = DEFAULT_MAX_REQUEST_BYTES;
 
-const PREALLOCATE_MAX = 64 * 1024 * 1024;
+const PREALLOCATE_MAX = 16 * 1024 * 1024;
 
 export function payloadTooLarge(limit: number): ServingError {
   return servingError('REST_PAYLOAD_TOO_LARGE', `the limit is ${limit} bytes`);
