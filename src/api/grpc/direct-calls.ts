@@ -60,13 +60,15 @@ const PREALLOCATE_MAX_BYTES = 16 * 1024 * 1024;
 const COALESCE_BYTES = 16 * 1024;
 const PREFIX_BYTES = 5;
 
-const RESPONSE_HEADERS = {
+// Shared by every response: node:http2 reads header objects without changing them.
+const RESPONSE_HEADERS = Object.freeze({
   [constants.HTTP2_HEADER_STATUS]: 200,
   [constants.HTTP2_HEADER_CONTENT_TYPE]: 'application/grpc+proto',
   'grpc-accept-encoding': 'identity,deflate,gzip',
   'grpc-encoding': 'identity',
-} as const;
-const OK_TRAILERS = { 'grpc-status': '0', 'grpc-message': 'OK' } as const;
+});
+const OK_TRAILERS = Object.freeze({ 'grpc-status': '0', 'grpc-message': 'OK' });
+const WAIT_FOR_TRAILERS = Object.freeze({ waitForTrailers: true });
 
 const TIMEOUT_UNITS_MS: Readonly<Record<string, number>> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 0.001, n: 0.000001 };
 const TIMEOUT_FORMAT = /^(\d{1,8})([HMSmun])$/;
@@ -257,8 +259,8 @@ class DirectCall {
     this.#answered = true;
     clearTimeout(this.#timer);
     const stream = this.#stream;
-    stream.respond({ ...RESPONSE_HEADERS }, { waitForTrailers: true });
-    stream.once('wantTrailers', () => stream.sendTrailers({ ...OK_TRAILERS }));
+    stream.respond(RESPONSE_HEADERS, WAIT_FOR_TRAILERS);
+    stream.once('wantTrailers', () => stream.sendTrailers(OK_TRAILERS));
     const parts: readonly Buffer[] = Buffer.isBuffer(response) ? [response] : response;
     let length = 0;
     for (const p of parts) length += p.length;
