@@ -16,6 +16,7 @@ import type { DType } from '../src/core/dtype.js';
 import type { TensorSpec } from '../src/core/tensor.js';
 import { startServer, type RunningServer } from './helpers/server.js';
 import { identityModel, tempDir, writeRepository } from './helpers/models.js';
+import { seededRandom } from '../scripts/lib/seeded-random.js';
 
 /** Number texts the scanner must read exactly as JSON.parse does. */
 const EDGE_NUMBERS = [
@@ -28,21 +29,9 @@ const EDGE_NUMBERS = [
   '-9999999.99999999', '10000000000000000', '4294967295.000000001', '0.123456781234567812345678',
 ];
 
-/** Mulberry32: the same pseudo-random floats on every run. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** `count` number texts: the edge cases, then floats printed the ways clients print them. */
 function numberTexts(count: number, seed: number, edges = true): string[] {
-  const next = random(seed);
+  const next = seededRandom(seed);
   const texts: string[] = [];
   for (let i = 0; texts.length < count; i++) {
     if (edges && i < EDGE_NUMBERS.length) {
@@ -148,7 +137,7 @@ function refusedBodies(): { what: string; body: Buffer }[] {
 
 /** Random JSON numbers: 1-30 digits, a point anywhere, optional exponents and signs. */
 function randomNumberTexts(count: number, seed: number): string[] {
-  const next = random(seed);
+  const next = seededRandom(seed);
   const digits = (n: number, first = '0123456789') => {
     let t = first[Math.floor(next() * first.length)]!;
     for (let i = 1; i < n; i++) t += String(Math.floor(next() * 10));

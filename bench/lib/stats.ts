@@ -30,17 +30,7 @@ export function percentiles(values: readonly number[] | Float64Array): Percentil
   return { p50: at(0.5), p90: at(0.9), p99: at(0.99) };
 }
 
-/** Deterministic PRNG (mulberry32) so generated weights and inputs are the same on every run. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom } from '../../scripts/lib/seeded-random.js';
 
 /** Standard normal samples from a uniform source (Box-Muller). */
 export function gaussian(rand: () => number): () => number {

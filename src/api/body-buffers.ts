@@ -7,42 +7,27 @@
  * a core. Buffers come in power-of-two sizes (with room to align) and are only given back once
  * their request is over (its handler settled and its response sent).
  */
+import { BufferPool } from '../core/buffer-pool.js';
+
 const ALIGNMENT = 8;
 
-/** Smaller bodies are cheap to allocate (and come from Node's own pool when tiny). */
-const MIN_REUSED_BYTES = 64 * 1024;
-/** Enough for every request in flight at the bench's and typical clients' concurrency. */
-const MAX_PER_SIZE = 16;
-const MAX_REUSED_BYTES = 256 * 1024 * 1024;
-
+/** Bodies as Buffers placed for alignment, in memory from a BufferPool (core/buffer-pool.ts). */
 export class BodyBuffers {
-  readonly #free = new Map<number, ArrayBuffer[]>();
-  #pooledBytes = 0;
+  // Smaller bodies are cheap to allocate; 16 per size covers every request in flight at once.
+  readonly #pool = new BufferPool({ minBytes: 64 * 1024, maxPerSize: 16 });
 
   /**
    * A body of `length` bytes, placed so that its byte at `alignAt` starts an 8-byte boundary (a
    * tensor there is then a zero-copy view), or undefined when the body is too small to pool.
    */
   take(length: number, alignAt: number | undefined): Buffer | undefined {
-    if (length < MIN_REUSED_BYTES) return undefined;
-    const size = 2 ** Math.ceil(Math.log2(length + ALIGNMENT - 1));
-    let room = this.#free.get(size)?.pop();
-    if (room) this.#pooledBytes -= size;
-    else room = new ArrayBuffer(size);
-    return Buffer.from(room, padFor(alignAt, length), length);
+    if (!this.#pool.pools(length)) return undefined;
+    return Buffer.from(this.#pool.take(length + ALIGNMENT - 1) as ArrayBuffer, padFor(alignAt, length), length);
   }
 
   /** Takes back a body from take() once nothing uses it any more (others are ignored). */
   give(body: Buffer): void {
-    const room = body.buffer;
-    const size = room.byteLength;
-    if (!(room instanceof ArrayBuffer) || size < MIN_REUSED_BYTES || size !== 2 ** Math.round(Math.log2(size))) return;
-    if (this.#pooledBytes + size > MAX_REUSED_BYTES) return;
-    let list = this.#free.get(size);
-    if (!list) this.#free.set(size, (list = []));
-    if (list.length >= MAX_PER_SIZE || list.includes(room)) return;
-    list.push(room);
-    this.#pooledBytes += size;
+    this.#pool.give(body.buffer);
   }
 }
 

@@ -162,7 +162,7 @@ class DirectCall {
     this.#stagedBytes += chunk.length;
     if (this.#length < 0) {
       if (this.#stagedBytes < PREFIX_BYTES) return;
-      const head = this.#stagedHead(PREFIX_BYTES);
+      const head = gather(this.#staged, 0, PREFIX_BYTES);
       if (head[0] !== 0) {
         // grpc-encoding said identity (or nothing), so a compressed message is a protocol error.
         this.#fail(GrpcStatus.INTERNAL, 'Received a compressed message without a grpc-encoding');
@@ -179,27 +179,20 @@ class DirectCall {
     if (this.#stagedBytes - PREFIX_BYTES >= needed) this.#place();
   }
 
-  #stagedHead(bytes: number): Buffer {
-    if (this.#staged[0]!.length >= bytes) return this.#staged[0]!;
-    const joined = Buffer.concat(this.#staged);
-    this.#staged = [joined];
-    return joined;
-  }
-
   /** Chooses the message's memory and moves the staged bytes into it. */
   #place(): void {
     const length = this.#length;
     const staged = this.#staged;
     this.#staged = [];
-    const first = staged[0]!;
     // A message that arrived whole in one chunk (small ones do) is used where it lies.
+    const first = staged[0]!;
     if (staged.length === 1 && first.length === PREFIX_BYTES + length && length < HEAD_BYTES * 16) {
       this.#message = first.subarray(PREFIX_BYTES);
       this.#received = length;
       this.#complete();
       return;
     }
-    const alignAt = this.#method.payloadOffset?.(headOf(staged, Math.min(length, HEAD_BYTES)));
+    const alignAt = this.#method.payloadOffset?.(gather(staged, PREFIX_BYTES, Math.min(length, HEAD_BYTES)));
     try {
       const pooled = length <= PREALLOCATE_MAX_BYTES ? this.#opts.buffers.take(length, alignAt) : undefined;
       this.#pooled = pooled !== undefined;
@@ -209,8 +202,17 @@ class DirectCall {
       this.#fail(GrpcStatus.RESOURCE_EXHAUSTED, `Cannot allocate ${length} bytes for the request message`);
       return;
     }
-    this.#append(first.subarray(PREFIX_BYTES));
-    for (let i = 1; i < staged.length && !this.#answered; i++) this.#append(staged[i]!);
+    // The prefix may span chunks; the message starts PREFIX_BYTES into the staged bytes.
+    let skip = PREFIX_BYTES;
+    for (const chunk of staged) {
+      if (this.#answered) break;
+      if (skip >= chunk.length) {
+        skip -= chunk.length;
+        continue;
+      }
+      this.#append(skip > 0 ? chunk.subarray(skip) : chunk);
+      skip = 0;
+    }
   }
 
   #append(chunk: Buffer): void {
@@ -314,18 +316,21 @@ class DirectCall {
   }
 }
 
-/** The first `bytes` message bytes (after the 5-byte prefix) of the staged chunks, joined only when split. */
-function headOf(staged: readonly Buffer[], bytes: number): Buffer {
+/**
+ * `bytes` staged bytes from offset `from` (the prefix, the message head): a view when they lie in
+ * the first chunk, else a copy of what has arrived.
+ */
+function gather(staged: readonly Buffer[], from: number, bytes: number): Buffer {
   const first = staged[0]!;
-  if (first.length >= PREFIX_BYTES + bytes) return first.subarray(PREFIX_BYTES, PREFIX_BYTES + bytes);
-  const head = Buffer.allocUnsafe(bytes);
+  if (first.length >= from + bytes) return first.subarray(from, from + bytes);
+  const out = Buffer.allocUnsafe(bytes);
   let at = 0;
-  let skip = PREFIX_BYTES;
+  let skip = from;
   for (const chunk of staged) {
     if (at >= bytes) break;
-    const from = Math.min(skip, chunk.length);
-    skip -= from;
-    at += chunk.copy(head, at, from, Math.min(chunk.length, from + bytes - at));
+    const start = Math.min(skip, chunk.length);
+    skip -= start;
+    at += chunk.copy(out, at, start, Math.min(chunk.length, start + bytes - at));
   }
-  return head.subarray(0, at);
+  return out.subarray(0, at);
 }

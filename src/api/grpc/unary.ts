@@ -6,6 +6,7 @@
 import type { handleUnaryCall, sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { abortControllers } from '../../core/abort-pool.js';
+import { joinParts } from '../tfs/proto-wire.js';
 import { grpcErrorOf } from './status.js';
 
 /** `deadline` is the client's gRPC deadline in Date.now() milliseconds, undefined when it set none. */
@@ -35,7 +36,7 @@ export function unary<Req, Res>(method: string, logger: Logger, handler: UnaryHa
       (response) => {
         call.off('cancelled', onCancel);
         // grpc-js sends one buffer: a message in parts (proto-wire.ts MessageParts) is joined here.
-        callback(null, (Array.isArray(response) ? Buffer.concat(response) : response) as Res);
+        callback(null, (Array.isArray(response) ? joinParts(response as readonly Buffer[]) : response) as Res);
         abortControllers.give(controller);
       },
       (err: unknown) => {

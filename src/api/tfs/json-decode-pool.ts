@@ -21,6 +21,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
+import { BufferPool } from '../../core/buffer-pool.js';
 import { usableCpus } from '../../runtime/cpu.js';
 import { isStringData, type TensorMap, type TensorSpec } from '../../core/tensor.js';
 import { initialCapacity, type FastPredictBody } from './rest-fast-json.js';
@@ -52,7 +53,9 @@ const defaultWorkerUrl = new URL('./json-decode-worker.js', import.meta.url);
 
 export class JsonDecodePool {
   readonly #slots: (DecodeWorker | undefined)[];
-  readonly #bodies = new SharedBodies();
+  // Shared memory for body copies: fresh memory per request would be new external memory (GC
+  // pressure) and page faults on the loop thread.
+  readonly #bodies = new BufferPool({ shared: true, minBytes: 1, maxBytes: 64 * 1024 * 1024 });
   readonly #rooms = new Rooms();
   /** Arrays' buffers that came from a worker and are in use by a request. */
   readonly #loaned = new WeakSet<ArrayBufferLike>();
@@ -89,7 +92,7 @@ export class JsonDecodePool {
     } catch (err) {
       return Promise.reject(new DecodeUnavailable(`cannot start a JSON decode worker: ${(err as Error).message}`));
     }
-    const shared = this.#bodies.take(body.byteLength);
+    const shared = this.#bodies.take(Math.max(1, body.byteLength)) as SharedArrayBuffer;
     new Uint8Array(shared, 0, body.byteLength).set(body);
     const room = this.#rooms.take(initialCapacity(spec, body.byteLength) * (spec.dtype === 'FP32' ? 4 : 8));
     const job: DecodeJob = {
@@ -255,44 +258,6 @@ class DecodeWorker {
     const pending = [...this.#pending.values()];
     this.#pending.clear();
     for (const p of pending) p.reject(new DecodeUnavailable(message));
-  }
-}
-
-const MIN_POOLED_BYTES = 64 * 1024;
-const MAX_PER_SIZE = 8;
-const MAX_POOLED_BYTES = 64 * 1024 * 1024;
-
-/**
- * Shared memory for body copies, reused across requests: fresh memory per request would be new
- * external memory (GC pressure) and page faults on the loop thread. Power-of-two sizes.
- */
-class SharedBodies {
-  readonly #free = new Map<number, SharedArrayBuffer[]>();
-  #pooledBytes = 0;
-
-  take(length: number): SharedArrayBuffer {
-    const size = 2 ** Math.ceil(Math.log2(Math.max(length, MIN_POOLED_BYTES)));
-    const buffer = this.#free.get(size)?.pop();
-    if (buffer) {
-      this.#pooledBytes -= size;
-      return buffer;
-    }
-    return new SharedArrayBuffer(size);
-  }
-
-  give(buffer: SharedArrayBuffer): void {
-    const size = buffer.byteLength;
-    if (this.#pooledBytes + size > MAX_POOLED_BYTES) return;
-    let list = this.#free.get(size);
-    if (!list) this.#free.set(size, (list = []));
-    if (list.length >= MAX_PER_SIZE) return;
-    list.push(buffer);
-    this.#pooledBytes += size;
-  }
-
-  clear(): void {
-    this.#free.clear();
-    this.#pooledBytes = 0;
   }
 }
 

@@ -1,7 +1,7 @@
 import type * as ort from 'onnxruntime-node';
 import { ServingError, servingError } from '../../core/errors.js';
 import type { TensorMap } from '../../core/tensor.js';
-import { BufferPool } from './buffer-pool.js';
+import { BufferPool } from '../../core/buffer-pool.js';
 import { type WireTensor, fromOrtTensor, toOrtTensor, toWire, wireListToMap } from './tensor-convert.js';
 import type { WorkerPool } from './worker-pool.js';
 

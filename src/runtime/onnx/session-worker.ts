@@ -9,7 +9,7 @@ import { getPriority, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import type { NumericArray } from '../../core/dtype.js';
-import { BufferPool } from './buffer-pool.js';
+import { BufferPool } from '../../core/buffer-pool.js';
 import { ortToWire, specFromMetadata, unshare, wireToOrt, zeroInputs } from './tensor-convert.js';
 import type { FromWorker, ToWorker, WarmupRequest, WarmupResult, WorkerInit } from './worker-messages.js';
 

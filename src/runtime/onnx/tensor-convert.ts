@@ -7,7 +7,7 @@ import { type DType, type NumericArray, dtypeInfo, fromOrt } from '../../core/dt
 import { servingError } from '../../core/errors.js';
 import { elementCount, isStringData, type Tensor, type TensorMap, type TensorSpec } from '../../core/tensor.js';
 import { isHandedOver } from '../owned-buffers.js';
-import type { BufferPool } from './buffer-pool.js';
+import type { BufferPool } from '../../core/buffer-pool.js';
 
 type OrtTensorType = ort.Tensor.Type;
 
