@@ -8,25 +8,28 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { chooseHeapGrowth, DEFAULT_HEAP_GROWING_PERCENT } from '../src/core/heap-tuning.js';
+import { chooseHeapGrowth } from '../src/core/heap-tuning.js';
 import { mainScript, startServer, type RunningServer } from './helpers/server.js';
 import { dummyModel, tempDir, writeRepository } from './helpers/models.js';
 
 describe('chooseHeapGrowth', () => {
-  it('defaults to a 25% growing factor', () => {
-    assert.equal(DEFAULT_HEAP_GROWING_PERCENT, 25);
-    assert.deepEqual(chooseHeapGrowth([], {}), { percent: 25, decidedBy: 'default' });
-    assert.deepEqual(chooseHeapGrowth(['--max-old-space-size=4096'], { TSMS_HEAP_GROWING_PERCENT: '  ' }), { percent: 25, decidedBy: 'default' });
+  it('paces the heap by default (gc-pacing.ts), with no fixed percent', () => {
+    assert.deepEqual(chooseHeapGrowth([], {}), { percent: undefined, decidedBy: 'default', paced: true });
+    assert.deepEqual(chooseHeapGrowth(['--max-old-space-size=4096'], { TSMS_HEAP_GROWING_PERCENT: '  ' }), { percent: undefined, decidedBy: 'default', paced: true });
   });
 
-  it('takes the environment variable, 0 included (V8 decides again)', () => {
-    assert.deepEqual(chooseHeapGrowth([], { TSMS_HEAP_GROWING_PERCENT: '50' }), { percent: 50, decidedBy: 'TSMS_HEAP_GROWING_PERCENT' });
-    assert.deepEqual(chooseHeapGrowth([], { TSMS_HEAP_GROWING_PERCENT: '0' }), { percent: 0, decidedBy: 'TSMS_HEAP_GROWING_PERCENT' });
+  it('takes the environment variable, 0 included (V8 decides again), and then does not pace', () => {
+    assert.deepEqual(chooseHeapGrowth([], { TSMS_HEAP_GROWING_PERCENT: '50' }), { percent: 50, decidedBy: 'TSMS_HEAP_GROWING_PERCENT', paced: false });
+    assert.deepEqual(chooseHeapGrowth([], { TSMS_HEAP_GROWING_PERCENT: '0' }), { percent: 0, decidedBy: 'TSMS_HEAP_GROWING_PERCENT', paced: false });
   });
 
-  it('leaves a growing percent given on the node command line alone, in either spelling', () => {
-    for (const argv of [['--heap-growing-percent=10'], ['--heap_growing_percent=10'], ['--heap-growing-percent', '10']]) {
-      assert.deepEqual(chooseHeapGrowth(argv, { TSMS_HEAP_GROWING_PERCENT: '50' }), { percent: undefined, decidedBy: 'node command line' });
+  it('leaves heap growth and marking triggers given on the node command line alone, in either spelling', () => {
+    const argvs = [
+      ['--heap-growing-percent=10'], ['--heap_growing_percent=10'], ['--heap-growing-percent', '10'],
+      ['--incremental-marking-soft-trigger=40'], ['--incremental_marking_hard_trigger=90'],
+    ];
+    for (const argv of argvs) {
+      assert.deepEqual(chooseHeapGrowth(argv, { TSMS_HEAP_GROWING_PERCENT: '50' }), { percent: undefined, decidedBy: 'node command line', paced: false });
     }
   });
 
@@ -63,15 +66,13 @@ describe('the server applies the heap growth before it loads models', () => {
     return JSON.parse(line) as Record<string, unknown>;
   }
 
-  it('uses 25% by default and still serves', async () => {
+  it('paces by default and says so', async () => {
     const server = await startServer({ args: ['--config_path', configPath, '--log_level', 'DEBUG'], env: { TSMS_HEAP_GROWING_PERCENT: '' } });
     servers.push(server);
     const rec = heapRecord(server);
-    assert.equal(rec['heapGrowingPercent'], 25);
+    assert.equal(rec['heapGrowingPercent'], undefined);
     assert.equal(rec['decidedBy'], 'default');
-    const res = await fetch(`${server.restUrl}/v1/models/dummy:predict`, { method: 'POST', body: JSON.stringify({ instances: [[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]] }) });
-    assert.equal(res.status, 200);
-    assert.deepEqual(await res.json(), { predictions: [[2, 3, 4, 5, 6, 7, 8, 9, 10, 11]] });
+    assert.equal(rec['paced'], true);
   });
 
   it('takes TSMS_HEAP_GROWING_PERCENT from the environment', async () => {
@@ -80,6 +81,7 @@ describe('the server applies the heap growth before it loads models', () => {
     const rec = heapRecord(server);
     assert.equal(rec['heapGrowingPercent'], 0);
     assert.equal(rec['decidedBy'], 'TSMS_HEAP_GROWING_PERCENT');
+    assert.equal(rec['paced'], false);
   });
 
   it('exits 64 with the reason on a bad TSMS_HEAP_GROWING_PERCENT', async () => {

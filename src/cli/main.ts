@@ -2,6 +2,7 @@
 /** The `tsms` command: OVMS's command line, same flags, messages and exit codes (SPEC §1). */
 import { parseCommandLine, UsageError } from './args.js';
 import { tuneHeapGrowth, type HeapGrowthChoice } from '../core/heap-tuning.js';
+import { startGcPacing } from '../core/gc-pacing.js';
 
 /** EX_USAGE, as OVMS exits on a bad command line. */
 const EXIT_USAGE = 64;
@@ -35,7 +36,8 @@ async function main(argv: string[]): Promise<number> {
   const config = parsed.config;
   const logger = createLogger(config.logLevel, config.logPath);
   for (const warning of parsed.warnings ?? []) logger.warn(warning);
-  logger.debug({ heapGrowingPercent: heap.percent, decidedBy: heap.decidedBy }, 'V8 heap growth');
+  logger.debug({ heapGrowingPercent: heap.percent, decidedBy: heap.decidedBy, paced: heap.paced }, 'V8 heap growth');
+  if (heap.paced) startGcPacing(undefined, (softTrigger) => logger.debug({ softTrigger }, 'GC pacing step'));
   // A custom node library may start a promise it never awaits; its rejection must not end the
   // server (Node's default), which serves every other request fine: log it and keep serving.
   process.on('unhandledRejection', (reason: unknown) => {

@@ -20,6 +20,7 @@
 import type { Http2Server, IncomingHttpHeaders, ServerHttp2Session, ServerHttp2Stream } from 'node:http2';
 import type { Server } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
+import { countRequest } from '../../core/gc-pacing.js';
 
 export interface Http2Tuning {
   /** SETTINGS_INITIAL_WINDOW_SIZE: how much a client may send on one stream before a WINDOW_UPDATE. */
@@ -70,6 +71,7 @@ function putInFront(http2Server: Http2Server, takeStream: StreamTaker): void {
   const grpcJsListeners = http2Server.listeners('stream') as ((...args: unknown[]) => void)[];
   http2Server.removeAllListeners('stream');
   http2Server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, ...rest: unknown[]) => {
+    countRequest();
     if (takeStream(stream, headers)) return;
     for (const listener of grpcJsListeners) listener.call(http2Server, stream, headers, ...rest);
   });

@@ -24,6 +24,7 @@ import { JSON_CONTENT_TYPE, errorResponse } from './errors.js';
 import { Router, type HttpResponse, type ReadBodyOptions, type RequestContext } from './router.js';
 import { registerConsoleRoutes } from '../../console/routes.js';
 import { createRestListener } from './tls.js';
+import { countRequest } from '../../core/gc-pacing.js';
 
 export interface HttpServerOptions {
   readonly address: string;
@@ -81,6 +82,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
   let closing = false;
   const bodyBuffers = new BodyBuffers();
   const server = createRestListener(opts.tls, (req, res) => {
+    countRequest();
     void handleRequest(req, res);
   });
 
