@@ -354,7 +354,28 @@ async function measureEld(ctx: Ctx): Promise<EldResult | undefined> {
   }
 }
 
-/** RSS after loading each model alone, after N1 and after N2 requests. */
+/**
+ * Runs one load phase while sampling the server tree's RSS every 100 ms; returns the phase's
+ * result and the highest RSS seen in its second half (the first half still climbs from the
+ * previous phase's level).
+ */
+async function withRssPeak<T>(pid: number, phase: () => Promise<T>): Promise<[T, number]> {
+  const samples: { at: number; mb: number }[] = [];
+  const started = performance.now();
+  const timer = setInterval(() => samples.push({ at: performance.now(), mb: treeRssBytes(pid) / MB }), 100);
+  let result: T;
+  try {
+    result = await phase();
+  } finally {
+    clearInterval(timer);
+  }
+  const ended = performance.now();
+  samples.push({ at: ended, mb: treeRssBytes(pid) / MB });
+  const half = started + (ended - started) / 2;
+  return [result, Math.max(...samples.filter((s) => s.at >= half).map((s) => s.mb))];
+}
+
+/** RSS after loading each model alone, after N1 and after N2 requests (peaks sampled during each). */
 async function measureMemory(ctx: Ctx): Promise<MemoryResult[]> {
   const out: MemoryResult[] = [];
   for (const [model, [first, second]] of Object.entries(ctx.opts.memoryRequests)) {
@@ -374,14 +395,16 @@ async function measureMemory(ctx: Ctx): Promise<MemoryResult[]> {
       const port = APIS[api].transport === 'grpc' ? server.grpcPort : server.restPort;
       const gen = APIS[api].transport === 'grpc' ? ctx.gens.grpc : ctx.gens.httpCount;
       const base = { ...loadSpec(ctx, { model, api, concurrency: 8, timeoutSeconds: 60 }, port), seconds: undefined };
-      const r1 = await gen.run({ ...base, requests: first });
-      const rssFirst = treeRssBytes(server.child.pid) / MB;
-      const r2 = await gen.run({ ...base, requests: second - first });
-      const rssSecond = treeRssBytes(server.child.pid) / MB;
+      const pid = server.child.pid;
+      const [r1, peakFirst] = await withRssPeak(pid, () => gen.run({ ...base, requests: first }));
+      const rssFirst = treeRssBytes(pid) / MB;
+      const [r2, peakSecond] = await withRssPeak(pid, () => gen.run({ ...base, requests: second - first }));
+      const rssSecond = treeRssBytes(pid) / MB;
       const errors = r1.errors + r2.errors;
       out.push({
         model, status: 'ok', api: `${APIS[api].label} (${r1.tool}, 8 in flight)`, rssLoadedMB: rssLoaded,
-        firstRequests: first, rssAfterFirstMB: rssFirst, secondRequests: second, rssAfterSecondMB: rssSecond, growthMB: rssSecond - rssFirst, errors,
+        firstRequests: first, rssAfterFirstMB: rssFirst, peakFirstMB: peakFirst, secondRequests: second, rssAfterSecondMB: rssSecond, peakSecondMB: peakSecond,
+        growthMB: peakSecond - peakFirst, errors,
         note: [
           errors ? `${errors} failed requests` : '',
           first < 10_000 ? `fewer requests than 10k/50k to keep the run time${ctx.opts.profile === 'full' ? '' : ' (--full runs more)'}` : '',

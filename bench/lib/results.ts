@@ -90,8 +90,12 @@ export interface MemoryResult {
   readonly rssLoadedMB?: number;
   readonly firstRequests?: number;
   readonly rssAfterFirstMB?: number;
+  /** Highest RSS sampled (every 100 ms) in the second half of the first phase. */
+  readonly peakFirstMB?: number;
   readonly secondRequests?: number;
   readonly rssAfterSecondMB?: number;
+  readonly peakSecondMB?: number;
+  /** peakSecondMB - peakFirstMB: single samples land anywhere on the GC sawtooth. */
   readonly growthMB?: number;
   readonly errors?: number;
 }
