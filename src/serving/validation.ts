@@ -16,7 +16,7 @@
  * once the reload is done.
  */
 import { dtypeInfo } from '../core/dtype.js';
-import { servingError } from '../core/errors.js';
+import { ServingError, servingError } from '../core/errors.js';
 import { formatShape, isStringData, type Tensor, type TensorMap, type TensorSpec } from '../core/tensor.js';
 
 /** Which dims may differ from the loaded model because a request reloads it with its own (`auto`). */
@@ -119,4 +119,40 @@ function sortedByName(specs: readonly TensorSpec[]): readonly TensorSpec[] {
     sortedCache.set(specs, sorted);
   }
   return sorted;
+}
+
+/** Why one request input could not be decoded into a Tensor; `standIn` carries its header when only the data is wrong. */
+export interface DecodeFault {
+  readonly error: ServingError;
+  readonly standIn?: Tensor;
+}
+
+/**
+ * The error for a request whose inputs could not all be decoded (any protocol): the one OVMS would
+ * report first. A data fault of one input must not hide a shape error of the same input, or any
+ * fault of an input sorted before it. `received` holds the names of the inputs the request sent.
+ */
+export function firstDecodeError(
+  received: { readonly size: number; has(name: string): boolean },
+  specs: readonly TensorSpec[],
+  decoded: TensorMap,
+  faults: ReadonlyMap<string, DecodeFault>,
+): ServingError {
+  if (received.size !== specs.length) return servingError('INVALID_NO_OF_INPUTS', `Expected: ${specs.length}; Actual: ${received.size}`);
+  const sorted = [...specs].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const spec of sorted) {
+    if (!received.has(spec.name)) return servingError('INVALID_MISSING_INPUT', `Required input: ${spec.name}`);
+    const fault = faults.get(spec.name);
+    const tensor = fault ? fault.standIn : decoded.get(spec.name);
+    if (tensor) {
+      try {
+        validateInput(spec, tensor);
+      } catch (err) {
+        if (err instanceof ServingError) return err;
+        throw err;
+      }
+    }
+    if (fault) return fault.error;
+  }
+  return faults.values().next().value!.error;
 }

@@ -25,9 +25,9 @@ import {
 import { servingError } from '../../core/errors.js';
 import { bothContentsAndRaw, invalidArgument } from './errors.js';
 import {
-  checkHeader, dataFault, expectedDType, firstErrorInOvmsOrder, isFault, kserveDatatype, rawSize, rawToTensor, writeRaw,
-  type DecodeFault,
+  checkHeader, dataFault, expectedDType, isFault, kserveDatatype, rawSize, rawToTensor, writeRaw,
 } from './tensors.js';
+import { firstDecodeError, type DecodeFault } from '../../serving/validation.js';
 
 const RequestField = { MODEL_NAME: 1, MODEL_VERSION: 2, ID: 3, PARAMETERS: 4, INPUTS: 5, OUTPUTS: 6, RAW_INPUT_CONTENTS: 7 } as const;
 const InputField = { NAME: 1, DATATYPE: 2, SHAPE: 3, PARAMETERS: 4, CONTENTS: 5 } as const;
@@ -305,7 +305,7 @@ export function decodeInferInputs(req: ParsedInferRequest, specs: readonly Tenso
     if (isFault(result)) (faults ??= new Map()).set(input.name, result);
     else out.set(input.name, result);
   }
-  if (faults) throw firstErrorInOvmsOrder(received, specs, out, faults);
+  if (faults) throw firstDecodeError(received, specs, out, faults);
   return out;
 }
 

@@ -25,9 +25,10 @@ import { isStringData, type Tensor, type TensorMap, type TensorSpec } from '../.
 import { formatFloat32, formatFloat64, formatHalf } from '../tfs/rest-json-writer.js';
 import { invalidArgument } from './errors.js';
 import {
-  checkHeader, dataFault, expectedDType, firstErrorInOvmsOrder, isFault, kserveDatatype, rawBytes, rawToTensor,
-  type DecodeFault, type InputHeader,
+  checkHeader, dataFault, expectedDType, isFault, kserveDatatype, rawBytes, rawToTensor,
+  type InputHeader,
 } from './tensors.js';
+import { firstDecodeError, type DecodeFault } from '../../serving/validation.js';
 
 export const HEADER_LENGTH_HEADER = 'inference-header-content-length';
 
@@ -120,7 +121,7 @@ export function parseInferBody(body: Uint8Array, headerLength: string | undefine
   if (binaryPos !== binary.byteLength) {
     throw invalidArgument(`${binary.byteLength - binaryPos} bytes after the JSON header belong to no input (binary_data_size values add up to ${binaryPos})`);
   }
-  if (faults) throw firstErrorInOvmsOrder(received, specs, decoded, faults);
+  if (faults) throw firstDecodeError(received, specs, decoded, faults);
 
   const outputs = parseOutputs(doc['outputs'], binaryOutputs);
   let echoed: Record<string, unknown> | undefined;

@@ -10,7 +10,7 @@ import { type DType, dtypeInfo, fromKserve } from '../../core/dtype.js';
 import { ServingError, servingError } from '../../core/errors.js';
 import { tooManyDimensions } from '../../core/limits.js';
 import { elementCount, formatShape, isStringData, tensorBytes, viewBytes, type Tensor, type TensorMap, type TensorSpec } from '../../core/tensor.js';
-import { validateInput } from '../../serving/validation.js';
+import type { DecodeFault } from '../../serving/validation.js';
 import { invalidArgument } from './errors.js';
 
 /** KServe's datatype string for a dtype ("FP32", "BYTES", …) — the `kserve` column of the one table. */
@@ -23,12 +23,6 @@ export interface InputHeader {
   readonly dtype: DType;
   readonly shape: readonly number[];
   readonly count: number;
-}
-
-/** Why one input could not become a Tensor; `standIn` carries its header when only the data is wrong. */
-export interface DecodeFault {
-  readonly error: ServingError;
-  readonly standIn?: Tensor;
 }
 
 /**
@@ -135,37 +129,6 @@ export function rawBytes(tensor: Tensor): Uint8Array {
   const out = new Uint8Array(rawSize(tensor));
   writeRaw(out, 0, tensor);
   return out;
-}
-
-/**
- * The error for a request whose inputs could not all be decoded: the one OVMS would report first.
- * OVMS validates input count → per model input sorted by name: present → negative dims →
- * precision → rank → batch → shape → data size. A data fault of one input must not hide a shape
- * error of the same input, or any fault of an input sorted before it.
- */
-export function firstErrorInOvmsOrder(
-  received: ReadonlySet<string>,
-  specs: readonly TensorSpec[],
-  decoded: TensorMap,
-  faults: ReadonlyMap<string, DecodeFault>,
-): ServingError {
-  if (received.size !== specs.length) return servingError('INVALID_NO_OF_INPUTS', `Expected: ${specs.length}; Actual: ${received.size}`);
-  const sorted = [...specs].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  for (const spec of sorted) {
-    if (!received.has(spec.name)) return servingError('INVALID_MISSING_INPUT', `Required input: ${spec.name}`);
-    const fault = faults.get(spec.name);
-    const tensor = fault ? fault.standIn : decoded.get(spec.name);
-    if (tensor) {
-      try {
-        validateInput(spec, tensor);
-      } catch (err) {
-        if (err instanceof ServingError) return err;
-        throw err;
-      }
-    }
-    if (fault) return fault.error;
-  }
-  return faults.values().next().value!.error;
 }
 
 /** The servable's dtype for an input name, if it has that input (for error texts). */

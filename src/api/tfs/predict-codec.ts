@@ -12,7 +12,7 @@
  */
 import { type DType, type NumericArray, dtypeInfo, fromTf } from '../../core/dtype.js';
 import { servingError, ServingError } from '../../core/errors.js';
-import { validateInput } from '../../serving/validation.js';
+import { firstDecodeError, type DecodeFault } from '../../serving/validation.js';
 import { tooManyDimensions } from '../../core/limits.js';
 import { elementCount, formatShape, isStringData, tensorBytes, viewBytes, type Tensor, type TensorMap, type TensorSpec } from '../../core/tensor.js';
 import {
@@ -271,12 +271,6 @@ function walkShape(r: WireReader, dims: number[]): void {
 
 // ---- TensorProto → Tensor ----
 
-/** Why a TensorProto could not become a Tensor; `standIn` carries its header when only the data is wrong. */
-interface DecodeFault {
-  readonly error: ServingError;
-  readonly standIn?: Tensor;
-}
-
 /**
  * Decodes the request's inputs. `specs` (the servable's inputs) supplies the expected precision for
  * error texts. When an input cannot be decoded, the error reported is the one OVMS would report
@@ -297,33 +291,8 @@ export function decodeInputs(
     if ('error' in result) (faults ??= new Map()).set(name, result);
     else out.set(name, result);
   }
-  if (faults) throw firstErrorInOvmsOrder(protos, specs, out, faults);
+  if (faults) throw firstDecodeError(protos, specs, out, faults);
   return out;
-}
-
-function firstErrorInOvmsOrder(
-  protos: ReadonlyMap<string, TensorProtoView>,
-  specs: readonly TensorSpec[],
-  decoded: TensorMap,
-  faults: ReadonlyMap<string, DecodeFault>,
-): ServingError {
-  if (protos.size !== specs.length) return servingError('INVALID_NO_OF_INPUTS', `Expected: ${specs.length}; Actual: ${protos.size}`);
-  const sorted = [...specs].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  for (const spec of sorted) {
-    if (!protos.has(spec.name)) return servingError('INVALID_MISSING_INPUT', `Required input: ${spec.name}`);
-    const fault = faults.get(spec.name);
-    const tensor = fault ? fault.standIn : decoded.get(spec.name);
-    if (tensor) {
-      try {
-        validateInput(spec, tensor);
-      } catch (err) {
-        if (err instanceof ServingError) return err;
-        throw err;
-      }
-    }
-    if (fault) return fault.error;
-  }
-  return faults.values().next().value!.error;
 }
 
 /**
