@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { defaultPacing, pacingFlags, SOFT_TRIGGER_LADDER, stepAfterFullGc } from '../src/core/gc-pacing.js';
+import { defaultPacing, PacingState, pacingFlags, SOFT_TRIGGER_LADDER, stepAfterFullGc } from '../src/core/gc-pacing.js';
 import { startServer, type RunningServer } from './helpers/server.js';
 import { dummyModel, tempDir, writeRepository } from './helpers/models.js';
 
@@ -43,6 +43,39 @@ describe('stepAfterFullGc', () => {
     assert.deepEqual(SOFT_TRIGGER_LADDER, [12, 25, 50, 90]);
     assert.equal(pacingFlags(0), '--heap-growing-percent=300 --incremental-marking-hard-trigger=100 --incremental-marking-soft-trigger=12');
     assert.equal(pacingFlags(3), '--heap-growing-percent=300 --incremental-marking-hard-trigger=100 --incremental-marking-soft-trigger=90');
+  });
+});
+
+describe('PacingState', () => {
+  it('loosens step by step while full GCs come soon after few requests (a cnn-like load)', () => {
+    const p = new PacingState(0, 0);
+    // 17 requests and 110 ms between full GCs, as measured under 600 KB requests.
+    const steps = [1, 2, 3, 4, 5].map((i) => p.afterFullGc(17 * i, 110 * i));
+    assert.deepEqual(steps, [1, 2, 3, 3, 3]);
+  });
+
+  it('tightens at ordinary GCs once many requests came without a full GC, one step per batch', () => {
+    const p = new PacingState(0, 0);
+    p.afterFullGc(10, 50);
+    p.afterFullGc(20, 100);
+    p.afterFullGc(30, 150);
+    assert.equal(p.step, 3);
+    const many = defaultPacing.manyRequests;
+    assert.equal(p.afterOtherGc(30 + many), 3, 'not yet: exactly manyRequests');
+    assert.equal(p.afterOtherGc(31 + many), 2);
+    assert.equal(p.afterOtherGc(40 + many), 2, 'the next step needs another batch of requests');
+    assert.equal(p.afterOtherGc(32 + 2 * many), 1);
+    assert.equal(p.afterOtherGc(33 + 3 * many), 0);
+    assert.equal(p.afterOtherGc(34 + 9 * many), 0, 'never past the tightest');
+  });
+
+  it('a full GC resets the count towards tightening', () => {
+    const p = new PacingState(0, 0);
+    p.afterFullGc(10, 50);
+    assert.equal(p.step, 1);
+    assert.equal(p.afterFullGc(10 + 5000, 5000), 1, 'a middling number of requests holds');
+    assert.equal(p.afterOtherGc(10 + 5000 + defaultPacing.manyRequests), 1, 'counted from the last full GC, not from the start');
+    assert.equal(p.afterOtherGc(11 + 5000 + defaultPacing.manyRequests), 0);
   });
 });
 

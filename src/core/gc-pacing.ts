@@ -63,6 +63,40 @@ export function stepAfterFullGc(step: number, requestsSince: number, msSince: nu
   return fewAndSoon ? Math.min(SOFT_TRIGGER_LADDER.length - 1, step + 1) : step;
 }
 
+/**
+ * The pacing state between GCs, apart from V8 and the clock so it can be tested: what step to be
+ * on after a full GC or any other GC, given the requests counted so far.
+ */
+export class PacingState {
+  step = 0;
+  #requestsAtFullGc: number;
+  #msAtFullGc: number;
+  // Requests counted towards the next tightening; reset by full GCs and by each tightening.
+  #requestsAtCheckpoint: number;
+
+  constructor(requests: number, nowMs: number, private readonly opts: PacingOptions = defaultPacing) {
+    this.#requestsAtFullGc = this.#requestsAtCheckpoint = requests;
+    this.#msAtFullGc = nowMs;
+  }
+
+  /** A full GC started at `atMs` with `requests` counted so far: returns the new step. */
+  afterFullGc(requests: number, atMs: number): number {
+    this.step = stepAfterFullGc(this.step, requests - this.#requestsAtFullGc, atMs - this.#msAtFullGc, this.opts);
+    this.#requestsAtFullGc = this.#requestsAtCheckpoint = requests;
+    this.#msAtFullGc = atMs;
+    return this.step;
+  }
+
+  /** Any other GC: one step tighter once `manyRequests` came without a full GC. */
+  afterOtherGc(requests: number): number {
+    if (this.step > 0 && requests - this.#requestsAtCheckpoint > this.opts.manyRequests) {
+      this.#requestsAtCheckpoint = requests;
+      this.step--;
+    }
+    return this.step;
+  }
+}
+
 export interface GcPacer {
   /** The soft trigger in force now. */
   softTrigger(): number;
@@ -74,33 +108,21 @@ export interface GcPacer {
  * change with the new soft trigger.
  */
 export function startGcPacing(opts: PacingOptions = defaultPacing, onChange?: (softTrigger: number) => void): GcPacer {
-  let step = 0;
-  let requestsAtFullGc = requestsServed;
-  let msAtFullGc = performance.now();
-  // Requests counted towards the next tightening; reset by full GCs and by each tightening.
-  let requestsAtCheckpoint = requestsServed;
-  v8.setFlagsFromString(pacingFlags(step));
-  const apply = (next: number) => {
-    if (next === step) return;
-    step = next;
-    v8.setFlagsFromString(pacingFlags(step));
-    onChange?.(SOFT_TRIGGER_LADDER[step]!);
-  };
+  const state = new PacingState(requestsServed, performance.now(), opts);
+  let applied = state.step;
+  v8.setFlagsFromString(pacingFlags(applied));
   const observer = new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) {
-      if (isFullGc(entry)) {
-        apply(stepAfterFullGc(step, requestsServed - requestsAtFullGc, entry.startTime - msAtFullGc, opts));
-        requestsAtFullGc = requestsAtCheckpoint = requestsServed;
-        msAtFullGc = entry.startTime;
-      } else if (step > 0 && requestsServed - requestsAtCheckpoint > opts.manyRequests) {
-        requestsAtCheckpoint = requestsServed;
-        apply(step - 1);
-      }
+      const step = isFullGc(entry) ? state.afterFullGc(requestsServed, entry.startTime) : state.afterOtherGc(requestsServed);
+      if (step === applied) continue;
+      applied = step;
+      v8.setFlagsFromString(pacingFlags(step));
+      onChange?.(SOFT_TRIGGER_LADDER[step]!);
     }
   });
   observer.observe({ entryTypes: ['gc'] });
   return {
-    softTrigger: () => SOFT_TRIGGER_LADDER[step]!,
+    softTrigger: () => SOFT_TRIGGER_LADDER[applied]!,
     stop: () => observer.disconnect(),
   };
 }
