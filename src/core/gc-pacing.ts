@@ -98,8 +98,6 @@ export class PacingState {
 }
 
 export interface GcPacer {
-  /** The soft trigger in force now. */
-  softTrigger(): number;
   stop(): void;
 }
 
@@ -121,10 +119,7 @@ export function startGcPacing(opts: PacingOptions = defaultPacing, onChange?: (s
     }
   });
   observer.observe({ entryTypes: ['gc'] });
-  return {
-    softTrigger: () => SOFT_TRIGGER_LADDER[applied]!,
-    stop: () => observer.disconnect(),
-  };
+  return { stop: () => observer.disconnect() };
 }
 
 function isFullGc(entry: PerformanceEntry): boolean {
