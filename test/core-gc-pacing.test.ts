@@ -5,11 +5,9 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { defaultPacing, PacingState, pacingFlags, SOFT_TRIGGER_LADDER, stepAfterFullGc } from '../src/core/gc-pacing.js';
 import { startServer, type RunningServer } from './helpers/server.js';
-import { dummyModel, tempDir, writeRepository } from './helpers/models.js';
+import { dummyModel, tempDir, writeServedRepository } from './helpers/models.js';
 
 describe('stepAfterFullGc', () => {
   const top = SOFT_TRIGGER_LADDER.length - 1;
@@ -84,9 +82,7 @@ describe('a paced server under traffic', () => {
   let server: RunningServer;
 
   before(async () => {
-    writeRepository(dir.path, { dummy: { 1: dummyModel(1) } });
-    const configPath = path.join(dir.path, 'config.json');
-    writeFileSync(configPath, JSON.stringify({ model_config_list: [{ config: { name: 'dummy', base_path: path.join(dir.path, 'dummy') } }] }));
+    const configPath = writeServedRepository(dir.path, { dummy: { 1: dummyModel(1) } });
     server = await startServer({ args: ['--config_path', configPath, '--log_level', 'DEBUG'], env: { TSMS_HEAP_GROWING_PERCENT: '' } });
   });
 

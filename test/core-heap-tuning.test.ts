@@ -6,11 +6,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { chooseHeapGrowth } from '../src/core/heap-tuning.js';
 import { mainScript, startServer, type RunningServer } from './helpers/server.js';
-import { dummyModel, tempDir, writeRepository } from './helpers/models.js';
+import { dummyModel, tempDir, writeServedRepository } from './helpers/models.js';
 
 describe('chooseHeapGrowth', () => {
   it('paces the heap by default (gc-pacing.ts), with no fixed percent', () => {
@@ -49,9 +47,7 @@ describe('the server applies the heap growth before it loads models', () => {
   const servers: RunningServer[] = [];
 
   before(() => {
-    writeRepository(dir.path, { dummy: { 1: dummyModel(1) } });
-    configPath = path.join(dir.path, 'config.json');
-    writeFileSync(configPath, JSON.stringify({ model_config_list: [{ config: { name: 'dummy', base_path: path.join(dir.path, 'dummy') } }] }));
+    configPath = writeServedRepository(dir.path, { dummy: { 1: dummyModel(1) } });
   });
 
   after(async () => {

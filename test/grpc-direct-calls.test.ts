@@ -8,11 +8,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http2 from 'node:http2';
-import { readFileSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { startServer, type RunningServer } from './helpers/server.js';
-import { dummyModel, identityModel, slowModel, tempDir, writeRepository } from './helpers/models.js';
+import { dummyModel, identityModel, slowModel, tempDir, writeServedRepository } from './helpers/models.js';
 import { TfsClient, expectGrpcError, floatsOf, protoRoot } from './helpers/tfs-grpc.js';
 import { kserveRoot } from './helpers/kserve-grpc.js';
 
@@ -112,16 +111,12 @@ describe('direct unary gRPC calls', () => {
 
   before(async () => {
     // Model names of different lengths move tensor_content to different offsets in the message.
-    writeRepository(dir.path, {
+    const config = writeServedRepository(dir.path, {
       id: { 1: identityModel('FP32', ['batch', 'n']) },
       identity_longer_name: { 1: identityModel('FP32', ['batch', 'n']) },
       dummy: { 1: dummyModel() },
       slow: { 1: slowModel() },
     });
-    const config = path.join(dir.path, 'config.json');
-    writeFileSync(config, JSON.stringify({
-      model_config_list: ['id', 'identity_longer_name', 'dummy', 'slow'].map((name) => ({ config: { name, base_path: path.join(dir.path, name) } })),
-    }));
     server = await startServer({ args: ['--config_path', config] });
     tfs = new TfsClient(server.grpcAddress);
   });

@@ -15,7 +15,7 @@ import { ServingError, httpStatusOf } from '../src/core/errors.js';
 import type { DType } from '../src/core/dtype.js';
 import type { TensorSpec } from '../src/core/tensor.js';
 import { startServer, type RunningServer } from './helpers/server.js';
-import { identityModel, tempDir, writeRepository } from './helpers/models.js';
+import { identityModel, tempDir, writeServedRepository } from './helpers/models.js';
 import { seededRandom } from '../scripts/lib/seeded-random.js';
 
 /** Number texts the scanner must read exactly as JSON.parse does. */
@@ -310,10 +310,7 @@ describe('TFS REST Predict of large JSON bodies, end to end', () => {
 
   before(async () => {
     dir = tempDir();
-    writeRepository(path.join(dir.path, 'models'), { id32: { 1: identityModel('FP32', modelShape) }, id64: { 1: identityModel('FP64', modelShape) } });
-    const config = { model_config_list: ['id32', 'id64'].map((name) => ({ config: { name, base_path: path.join(dir.path, 'models', name) } })) };
-    const configPath = path.join(dir.path, 'config.json');
-    writeFileSync(configPath, JSON.stringify(config));
+    const configPath = writeServedRepository(dir.path, { id32: { 1: identityModel('FP32', modelShape) }, id64: { 1: identityModel('FP64', modelShape) } });
     server = await startServer({ args: ['--config_path', configPath] });
   });
 

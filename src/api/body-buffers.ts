@@ -22,7 +22,7 @@ export class BodyBuffers {
    */
   take(length: number, alignAt: number | undefined): Buffer | undefined {
     if (!this.#pool.pools(length)) return undefined;
-    return Buffer.from(this.#pool.take(length + ALIGNMENT - 1) as ArrayBuffer, padFor(alignAt, length), length);
+    return placeAligned(Buffer.from(this.#pool.take(length + ALIGNMENT - 1) as ArrayBuffer), alignAt, length);
   }
 
   /** Takes back a body from take() once nothing uses it any more (others are ignored). */
@@ -34,15 +34,19 @@ export class BodyBuffers {
 /** A fresh body of `length` bytes, aligned as take() would place it. */
 export function allocateBody(length: number, alignAt: number | undefined): Buffer {
   if (!alignable(alignAt, length)) return Buffer.allocUnsafe(length);
-  const room = Buffer.allocUnsafe(length + ALIGNMENT - 1);
-  const pad = (ALIGNMENT - ((room.byteOffset + alignAt) % ALIGNMENT)) % ALIGNMENT;
-  return room.subarray(pad, pad + length);
+  return placeAligned(Buffer.allocUnsafe(length + ALIGNMENT - 1), alignAt, length);
 }
 
 function alignable(alignAt: number | undefined, length: number): alignAt is number {
   return alignAt !== undefined && Number.isSafeInteger(alignAt) && alignAt >= 0 && alignAt < length;
 }
 
-function padFor(alignAt: number | undefined, length: number): number {
-  return alignable(alignAt, length) ? (ALIGNMENT - (alignAt % ALIGNMENT)) % ALIGNMENT : 0;
+/**
+ * `length` bytes of `room` (which has ALIGNMENT - 1 bytes to spare) starting where the byte at
+ * `alignAt` lands on an 8-byte boundary of the underlying memory; at its start when there is
+ * nothing to align.
+ */
+function placeAligned(room: Buffer, alignAt: number | undefined, length: number): Buffer {
+  const pad = alignable(alignAt, length) ? (ALIGNMENT - ((room.byteOffset + alignAt) % ALIGNMENT)) % ALIGNMENT : 0;
+  return room.subarray(pad, pad + length);
 }

@@ -71,6 +71,18 @@ export function writeRepository(root: string, layout: RepoLayout): string {
   return root;
 }
 
+/**
+ * writeRepository, plus `<root>/config.json` serving every model of `layout` from its folder;
+ * returns the config's path (for `--config_path`).
+ */
+export function writeServedRepository(root: string, layout: RepoLayout): string {
+  writeRepository(root, layout);
+  const configPath = path.join(root, 'config.json');
+  const models = Object.keys(layout).map((name) => ({ config: { name, base_path: path.join(root, name) } }));
+  writeFileSync(configPath, JSON.stringify({ model_config_list: models }));
+  return configPath;
+}
+
 export function tempDir(prefix = 'tsms-test-'): { path: string; remove(): void } {
   const p = mkdtempSync(path.join(tmpdir(), prefix));
   return { path: p, remove: () => rmSync(p, { recursive: true, force: true }) };

@@ -12,7 +12,7 @@
 import { type DType, dtypeInfo } from '../../core/dtype.js';
 import { ServingError } from '../../core/errors.js';
 import { type NumericArray } from '../../core/dtype.js';
-import { isStringData, tensorBytes, type Tensor, type TensorMap, type TensorSpec } from '../../core/tensor.js';
+import { type Tensor, type TensorMap, type TensorSpec } from '../../core/tensor.js';
 import {
   countVarints, tagOf, varint32Size, varint64Size, WireError, WireReader, WireType, writeVarint32, writeVarint64,
   decodeFixedRuns,
@@ -414,7 +414,7 @@ export function encodeInferResponseParts(outputs: TensorMap, order: readonly str
     const size = rawSize(tensor);
     metas.push({ name, tensor, nameSize: oNameSize, datatype, shapeSize, metaSize, rawSize: size });
     total += fieldSize(metaSize) + fieldSize(size);
-    if (!isStringData(tensor.data) && Splices.takes(tensorBytes(tensor.data))) spliced += size;
+    if (Splices.bytesToSplice(tensor.data)) spliced += size;
   }
 
   const out = Buffer.allocUnsafe(total - spliced);
@@ -444,8 +444,8 @@ export function encodeInferResponseParts(outputs: TensorMap, order: readonly str
   for (const m of metas) {
     pos = writeVarint32(out, pos, tagOf(ResponseField.RAW_OUTPUT_CONTENTS, WireType.LEN));
     pos = writeVarint32(out, pos, m.rawSize);
-    const data = m.tensor.data;
-    if (!isStringData(data) && Splices.takes(tensorBytes(data))) splices.add(pos, tensorBytes(data));
+    const spliceable = Splices.bytesToSplice(m.tensor.data);
+    if (spliceable) splices.add(pos, spliceable);
     else pos = writeRaw(out, pos, m.tensor);
   }
   if (pos !== total - spliced) throw new Error(`ModelInferResponse encoder wrote ${pos} of ${total - spliced} bytes`);

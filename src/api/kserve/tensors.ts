@@ -9,7 +9,7 @@
 import { type DType, dtypeInfo, fromKserve } from '../../core/dtype.js';
 import { ServingError, servingError } from '../../core/errors.js';
 import { tooManyDimensions } from '../../core/limits.js';
-import { elementCount, formatShape, isStringData, tensorBytes, viewBytes, type Tensor, type TensorMap, type TensorSpec } from '../../core/tensor.js';
+import { elementCount, formatShape, isStringData, tensorBytes, viewBytes, type Tensor, type TensorSpec } from '../../core/tensor.js';
 import type { DecodeFault } from '../../serving/validation.js';
 import { invalidArgument } from './errors.js';
 

@@ -484,7 +484,7 @@ export function encodePredictResponseParts(outputs: TensorMap, spec: ResponseMod
     const entrySize = fieldSize(nameSize) + fieldSize(tensorSize);
     entries.push({ name, nameSize, tensor, tensorSize, shapeSize, entrySize });
     total += fieldSize(entrySize);
-    if (!isStringData(tensor.data) && Splices.takes(tensorBytes(tensor.data))) spliced += tensor.data.byteLength;
+    spliced += Splices.bytesToSplice(tensor.data)?.byteLength ?? 0;
   }
   const nameSize = Buffer.byteLength(spec.name, 'utf8');
   const signatureSize = Buffer.byteLength(spec.signatureName, 'utf8');

@@ -5,7 +5,7 @@
  * end in a WireError (→ INVALID_ARGUMENT), never in an out-of-range read or a crash.
  */
 import { type DType, type NumericArray, dtypeInfo } from '../../core/dtype.js';
-import { tensorBytes, viewBytes } from '../../core/tensor.js';
+import { isStringData, tensorBytes, viewBytes, type Tensor } from '../../core/tensor.js';
 
 export const enum WireType {
   VARINT = 0,
@@ -419,6 +419,13 @@ export class Splices {
   /** Whether `bytes` will be spliced (so the encoder must not reserve room for them). */
   static takes(bytes: Uint8Array): boolean {
     return bytes.byteLength >= SPLICE_MIN_BYTES && !(bytes.buffer instanceof SharedArrayBuffer);
+  }
+
+  /** A tensor's bytes when they will be spliced, else undefined (strings are always encoded). */
+  static bytesToSplice(data: Tensor['data']): Uint8Array | undefined {
+    if (isStringData(data)) return undefined;
+    const bytes = tensorBytes(data);
+    return Splices.takes(bytes) ? bytes : undefined;
   }
 
   add(at: number, bytes: Uint8Array): void {
