@@ -15,7 +15,7 @@ import * as ort from 'onnxruntime-node';
 import { APIS, closeVerifyClients, type ApiName, type Expected, type ReferenceReply, type Verdict } from './lib/apis.js';
 import { frame } from './lib/codec/grpc-frame.js';
 import { encodeStatusRequest, TFS_STATUS_PATH, tfsTypes } from './lib/codec/tfs.js';
-import { GRPC_HEADERS, pickGenerators, type Generators, type LoadSpec } from './lib/loadgen/index.js';
+import { pickGenerators, type Generators, type LoadSpec } from './lib/loadgen/index.js';
 import { machineInfo } from './lib/machine.js';
 import { measureInproc, measureWindow, type Measurement } from './lib/measure.js';
 import { generateModels, sharedMobilenet, type BenchModel } from './lib/models.js';

@@ -76,7 +76,6 @@ export class DynamicBatcher {
   readonly inputs: readonly TensorSpec[];
   readonly outputs: readonly TensorSpec[];
   readonly #model: BatchTarget;
-  readonly #config: DynamicBatchingConfig;
   readonly #logger: Logger | undefined;
   readonly #slots: number;
   readonly #delayMs: number;
@@ -90,7 +89,6 @@ export class DynamicBatcher {
 
   constructor(model: BatchTarget, config: DynamicBatchingConfig, logger?: Logger) {
     this.#model = model;
-    this.#config = config;
     this.#logger = logger;
     this.#slots = Math.max(1, Math.min(model.nireq ?? 1, model.streams ?? model.nireq ?? 1));
     this.#delayMs = config.maxQueueDelayUs / 1000;

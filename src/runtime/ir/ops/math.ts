@@ -1,6 +1,5 @@
 /** MatMul, reductions, softmax, TopK and friends. */
 import type { OpContext, OpConverter, OpTable } from './context.js';
-import { checkBroadcast } from './elementwise.js';
 
 /** x with its last two axes swapped (a 1-D operand is left as it is, as OpenVINO does). */
 function swapLastTwo(ctx: OpContext, i: number): string {
