@@ -26,7 +26,7 @@ import { treeRssBytes } from './lib/proc.js';
 import { renderMarkdown, type Report } from './lib/report.js';
 import { summarize, type EldResult, type MemoryResult, type Row } from './lib/results.js';
 import { allScenarios, API_ORDER, inprocConfigs, INPROC_CONCURRENCY, scenarioId, type InprocConfig, type Scenario } from './lib/scenarios.js';
-import { configFor, SERVER_VARIANTS, startBareGrpc, startBareHttp, startTsms, type RunningReference, type RunningTsms, type ServerVariant } from './lib/servers.js';
+import { configFor, SERVER_VARIANTS, startBareGrpc, startBareHttp, startHttp2Ort, startTsms, type RunningReference, type RunningTsms, type ServerVariant } from './lib/servers.js';
 import { killLiveChildren, runToEnd } from './lib/spawn.js';
 import { median } from './lib/stats.js';
 import { evaluateTargets } from './lib/targets.js';
@@ -214,6 +214,17 @@ function plan(ctx: Ctx, scenarios: readonly Scenario[], allLimits: boolean): { r
             ),
           });
         }
+        if (list.some((s) => wantsLimit('http2-ort', s))) {
+          const row = newRow({ key: `h2ort|${groupKey(first)}`, kind: 'http2-ort', ...common, variant: 'default', server: 'limit: node:http2 + onnxruntime' }, reps);
+          rows.push(row);
+          items.push({
+            row,
+            run: () => withReference(
+              () => startHttp2Ort(reply.file, ctx.models.get(model)!, ctx.inputFiles.get(model)!),
+              async (ref) => (await measureWindow(windowPlan(ctx, loadSpec(ctx, first, ref.port), ref.child.pid))).m,
+            ),
+          });
+        }
         if (list.some((s) => wantsLimit('naive-json', s))) {
           const row = newRow({ key: `naive|${groupKey(first)}`, kind: 'naive-json', ...common, variant: 'default', server: 'limit: naive JSON.parse server' }, reps);
           rows.push(row);
@@ -280,6 +291,11 @@ function computeRatios(rows: Row[]): void {
     return values.length ? { value: median(values), perRep: values, against } : undefined;
   };
   for (const r of rows) {
+    // The floor row is read against the bare transport too: how close any server could come.
+    if (r.kind === 'http2-ort' && r.status === 'ok') {
+      const bare = rows.find((x) => x.kind === 'bare' && x.model === r.model && x.api === r.api && x.concurrency === r.concurrency && x.connections === r.connections && x.status === 'ok');
+      if (bare) r.ratios.bare = perRep(r, (i) => bare.reps[i]?.reqPerSec, bare.server.replace('limit: ', ''));
+    }
     if (r.kind !== 'tsms' || r.status !== 'ok') continue;
     const inproc = rows.filter((x) => x.kind === 'inproc' && x.model === r.model && x.concurrency === r.concurrency && x.status === 'ok');
     if (inproc.length && r.variant === 'default') {

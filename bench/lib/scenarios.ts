@@ -16,6 +16,8 @@ export type LimitKind =
   | 'bare'
   /** naive REST server: JSON.parse + .flat(Infinity) of the same body, same reply bytes. */
   | 'naive-json'
+  /** node:http2 server that runs onnxruntime once per request and answers the same bytes (no API code). */
+  | 'http2-ort'
   /** the same scenario on the default server (for metrics / batching variants). */
   | 'variant-off';
 
@@ -63,6 +65,8 @@ function matrix(models: readonly string[]): Scenario[] {
         if (!profiles) continue;
         const limits: LimitKind[] = ['inproc', 'bare'];
         if (model === 'cnn' && api === 'tfs-rest-json') limits.push('naive-json');
+        // The floor under the dummy-vs-bare-grpc-js targets: transport plus one inline run, nothing else.
+        if (model === 'dummy' && concurrency === 8 && (api === 'tfs-grpc' || api === 'kserve-grpc')) limits.push('http2-ort');
         out.push({ model, api, concurrency, variant: 'default', profiles, limits, timeoutSeconds: model === 'big' ? 60 : undefined });
       }
     }

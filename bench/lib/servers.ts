@@ -99,6 +99,11 @@ export function startBareGrpc(responseFile: string): Promise<RunningReference> {
   return startReference('refs/bare-grpc.js', { responseFile });
 }
 
+/** The node:http2 + onnxruntime floor (refs/http2-ort.ts) for a gRPC scenario. */
+export function startHttp2Ort(responseFile: string, model: { file: string; inputName: string; inputShape: readonly number[] }, inputFile: string): Promise<RunningReference> {
+  return startReference('refs/http2-ort.js', { responseFile, modelFile: model.file, inputName: model.inputName, shape: model.inputShape, inputFile });
+}
+
 export function startBareHttp(responseFile: string, contentType: string, headers: Record<string, string>, parse: 'none' | 'naive-json'): Promise<RunningReference> {
   return startReference('refs/bare-http.js', { responseFile, contentType, headers, parse });
 }

@@ -11,9 +11,14 @@ function lookupIn(rows: readonly Row[]): Lookup {
     rows.find((r) => r.kind === 'tsms' && r.model === model && r.api === api && r.concurrency === c && r.variant === variant && r.connections === connections);
 }
 
+/** The node:http2 + onnxruntime floor row of a dummy gRPC scenario at 8 in flight. */
+function floorRow(rows: readonly Row[], api: string): Row | undefined {
+  return rows.find((r) => r.kind === 'http2-ort' && r.model === 'dummy' && r.api === api && r.concurrency === 8 && r.status === 'ok');
+}
+
 const fmt = (v: number, digits = 2) => (Number.isFinite(v) ? v.toFixed(digits) : '–');
 
-function ratioTarget(id: string, text: string, row: Row | undefined, ratio: 'inproc' | 'bare' | 'naive-json' | 'variant-off', goal: number): TargetResult {
+function ratioTarget(id: string, text: string, row: Row | undefined, ratio: 'inproc' | 'bare' | 'naive-json' | 'variant-off', goal: number, floor?: Row): TargetResult {
   const goalText = `≥ ${goal}×`;
   if (!row) return { id, text, goal: goalText, value: '–', pass: undefined, note: 'scenario not in this run' };
   if (row.status !== 'ok') return { id, text, goal: goalText, value: row.status, pass: undefined, note: row.note };
@@ -23,6 +28,7 @@ function ratioTarget(id: string, text: string, row: Row | undefined, ratio: 'inp
   // What the transport alone allows: the bare server (no decoding, no inference) ÷ in-process, same run.
   const bare = row.ratios.bare;
   if (ratio === 'inproc' && bare && bare.value > 0) note += `; bare transport alone reached ${fmt(r.value / bare.value)}× in-process`;
+  if (floor?.ratios.bare) note += `; node:http2 + onnxruntime alone (no API code) reached ${fmt(floor.ratios.bare.value)}× ${floor.ratios.bare.against}`;
   return { id, text, goal: goalText, value: `${fmt(r.value)}×`, pass: r.value >= goal, note };
 }
 
@@ -32,8 +38,8 @@ export function evaluateTargets(rows: readonly Row[], eld: EldResult | undefined
     ratioTarget('cnn-grpc', 'TFS gRPC Predict, cnn, 8 in flight vs in-process', row('cnn', 'tfs-grpc', 8), 'inproc', 0.95),
     ratioTarget('cnn-kserve-rest', 'KServe REST binary, cnn, 8 in flight vs in-process', row('cnn', 'kserve-rest-bin', 8), 'inproc', 0.95),
     ratioTarget('json-150k', 'TFS REST JSON, 150k floats (cnn), 8 in flight vs naive JSON.parse server', row('cnn', 'tfs-rest-json', 8), 'naive-json', 3),
-    ratioTarget('dummy-grpc', 'TFS gRPC, dummy, 8 in flight vs bare grpc-js', row('dummy', 'tfs-grpc', 8), 'bare', 0.9),
-    ratioTarget('dummy-kserve-grpc', 'KServe gRPC, dummy, 8 in flight vs bare grpc-js', row('dummy', 'kserve-grpc', 8), 'bare', 0.9),
+    ratioTarget('dummy-grpc', 'TFS gRPC, dummy, 8 in flight vs bare grpc-js', row('dummy', 'tfs-grpc', 8), 'bare', 0.9, floorRow(rows, 'tfs-grpc')),
+    ratioTarget('dummy-kserve-grpc', 'KServe gRPC, dummy, 8 in flight vs bare grpc-js', row('dummy', 'kserve-grpc', 8), 'bare', 0.9, floorRow(rows, 'kserve-grpc')),
   ];
 
   const c1 = row('dummy', 'tfs-grpc', 1);

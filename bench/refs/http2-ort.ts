@@ -1,0 +1,61 @@
+/**
+ * Floor of a gRPC model server in Node: a node:http2 server (no grpc-js, no API code) that reads
+ * each request, runs onnxruntime-node once on the model's bench input (a fixed tensor: nothing is
+ * decoded) and answers the pre-encoded reply tsms sent, framed, with grpc-status 0. What a server
+ * cannot go below on this transport plus this runtime; tsms's dummy rows are read against it.
+ *   node dist/bench/refs/http2-ort.js '<json Params>'   → prints "READY"
+ */
+import { readFileSync } from 'node:fs';
+import http2 from 'node:http2';
+import * as ort from 'onnxruntime-node';
+import { referenceSessionOptions } from '../lib/ort-options.js';
+
+interface Params {
+  readonly port: number;
+  /** The reply message tsms sent (unframed), as for bare-grpc.js. */
+  readonly responseFile: string;
+  readonly modelFile: string;
+  readonly inputName: string;
+  readonly shape: readonly number[];
+  /** Raw little-endian float32 file holding one request's input. */
+  readonly inputFile: string;
+}
+
+const params = JSON.parse(process.argv[2]!) as Params;
+const message = readFileSync(params.responseFile);
+const framed = Buffer.alloc(5 + message.byteLength);
+framed.writeUInt32BE(message.byteLength, 1);
+message.copy(framed, 5);
+
+const raw = readFileSync(params.inputFile);
+const input = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
+// The same session options as the in-process limit (one session on the main thread, intraOp 1).
+const session = await ort.InferenceSession.create(params.modelFile, referenceSessionOptions(1));
+let sink = 0; // keeps the run's result observable
+
+const server = http2.createServer({ settings: { maxConcurrentStreams: 1000 } });
+server.on('stream', (stream) => {
+  stream.on('data', () => {});
+  stream.on('end', () => {
+    session.run({ [params.inputName]: new ort.Tensor('float32', input, [...params.shape]) }).then(
+      (out) => {
+        sink += Object.keys(out).length;
+        if (stream.destroyed) return;
+        stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+        stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+        stream.end(framed);
+      },
+      (err: unknown) => {
+        if (stream.destroyed) return;
+        stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': '13', 'grpc-message': encodeURIComponent(String(err)) }, { endStream: true });
+      },
+    );
+  });
+  stream.on('error', () => {});
+});
+server.listen(params.port, '127.0.0.1', () => process.stdout.write('READY\n'));
+process.on('SIGTERM', () => {
+  process.stderr.write(`runs answered: ${sink}\n`);
+  server.close(() => process.exit(0));
+  setTimeout(() => process.exit(0), 1000).unref();
+});
