@@ -25,7 +25,7 @@ import { benchScript, resultsDir, sharedModels } from './lib/paths.js';
 import { treeRssBytes } from './lib/proc.js';
 import { renderMarkdown, type Report } from './lib/report.js';
 import { summarize, type EldResult, type MemoryResult, type Row } from './lib/results.js';
-import { allScenarios, API_ORDER, inprocConfigs, INPROC_CONCURRENCY, scenarioId, type InprocConfig, type Scenario } from './lib/scenarios.js';
+import { allScenarios, API_ORDER, inprocConfigs, INPROC_CONCURRENCY, scenarioId, type InprocConfig, type LimitKind, type Scenario } from './lib/scenarios.js';
 import { configFor, SERVER_VARIANTS, startBareGrpc, startBareHttp, startHttp2Ort, startTsms, type RunningReference, type RunningTsms, type ServerVariant } from './lib/servers.js';
 import { killLiveChildren, runToEnd } from './lib/spawn.js';
 import { median } from './lib/stats.js';
@@ -202,40 +202,18 @@ function plan(ctx: Ctx, scenarios: readonly Scenario[], allLimits: boolean): { r
             items.push({ row, run: async () => (await measureWindow(windowPlan(ctx, loadSpec(ctx, s, port), server.child.pid))).m });
           }
         }
-        if (list.some((s) => wantsLimit('bare', s))) {
-          const grpcT = APIS[api].transport === 'grpc';
-          const row = newRow({ key: `bare|${groupKey(first)}`, kind: 'bare', ...common, variant: 'default', server: grpcT ? 'limit: bare grpc-js' : 'limit: bare node:http' }, reps);
+        // A limit row: its reference server is started for its window only, then stopped.
+        const addLimit = (kind: LimitKind & Row['kind'], keyPrefix: string, server: string, start: () => Promise<RunningReference>) => {
+          if (!list.some((s) => wantsLimit(kind, s))) return;
+          const row = newRow({ key: `${keyPrefix}|${groupKey(first)}`, kind, ...common, variant: 'default', server: `limit: ${server}` }, reps);
           rows.push(row);
-          items.push({
-            row,
-            run: () => withReference(
-              () => (grpcT ? startBareGrpc(reply.file) : startBareHttp(reply.file, reply.reply.contentType, { ...reply.reply.headers }, 'none')),
-              async (ref) => (await measureWindow(windowPlan(ctx, loadSpec(ctx, first, ref.port), ref.child.pid))).m,
-            ),
-          });
-        }
-        if (list.some((s) => wantsLimit('http2-ort', s))) {
-          const row = newRow({ key: `h2ort|${groupKey(first)}`, kind: 'http2-ort', ...common, variant: 'default', server: 'limit: node:http2 + onnxruntime' }, reps);
-          rows.push(row);
-          items.push({
-            row,
-            run: () => withReference(
-              () => startHttp2Ort(reply.file, ctx.models.get(model)!, ctx.inputFiles.get(model)!),
-              async (ref) => (await measureWindow(windowPlan(ctx, loadSpec(ctx, first, ref.port), ref.child.pid))).m,
-            ),
-          });
-        }
-        if (list.some((s) => wantsLimit('naive-json', s))) {
-          const row = newRow({ key: `naive|${groupKey(first)}`, kind: 'naive-json', ...common, variant: 'default', server: 'limit: naive JSON.parse server' }, reps);
-          rows.push(row);
-          items.push({
-            row,
-            run: () => withReference(
-              () => startBareHttp(reply.file, reply.reply.contentType, { ...reply.reply.headers }, 'naive-json'),
-              async (ref) => (await measureWindow(windowPlan(ctx, loadSpec(ctx, first, ref.port), ref.child.pid))).m,
-            ),
-          });
-        }
+          items.push({ row, run: () => withReference(start, async (ref) => (await measureWindow(windowPlan(ctx, loadSpec(ctx, first, ref.port), ref.child.pid))).m) });
+        };
+        const grpcT = APIS[api].transport === 'grpc';
+        addLimit('bare', 'bare', grpcT ? 'bare grpc-js' : 'bare node:http',
+          () => (grpcT ? startBareGrpc(reply.file) : startBareHttp(reply.file, reply.reply.contentType, { ...reply.reply.headers }, 'none')));
+        addLimit('http2-ort', 'h2ort', 'node:http2 + onnxruntime', () => startHttp2Ort(reply.file, ctx.models.get(model)!, ctx.inputFiles.get(model)!));
+        addLimit('naive-json', 'naive', 'naive JSON.parse server', () => startBareHttp(reply.file, reply.reply.contentType, { ...reply.reply.headers }, 'naive-json'));
         if (items.length) groups.push(items);
       }
     }
