@@ -350,10 +350,14 @@ async function measureEld(ctx: Ctx): Promise<EldResult | undefined> {
 
 /**
  * Runs one load phase while sampling the server tree's RSS every 100 ms; returns the phase's
- * result and the highest RSS seen in its second half (the first half still climbs from the
- * previous phase's level).
+ * result, the highest RSS seen in its peak window and that window's length. The window is the
+ * phase's second half (the first half still climbs from the previous phase's level), or, given
+ * `windowMs`, the phase's last `windowMs`: the second phase is read over a window as long as the
+ * first one's, so both peaks get the same chance to catch the top of the GC sawtooth. A longer
+ * second window catches higher tops by itself: with 12 MB tensors it read 44 MB of "growth" while
+ * 300-request chunks over 4,200 requests all peaked at 485-513 MB.
  */
-async function withRssPeak<T>(pid: number, phase: () => Promise<T>): Promise<[T, number]> {
+async function withRssPeak<T>(pid: number, phase: () => Promise<T>, windowMs?: number): Promise<[T, number, number]> {
   const samples: { at: number; mb: number }[] = [];
   const started = performance.now();
   const timer = setInterval(() => samples.push({ at: performance.now(), mb: treeRssBytes(pid) / MB }), 100);
@@ -365,8 +369,8 @@ async function withRssPeak<T>(pid: number, phase: () => Promise<T>): Promise<[T,
   }
   const ended = performance.now();
   samples.push({ at: ended, mb: treeRssBytes(pid) / MB });
-  const half = started + (ended - started) / 2;
-  return [result, Math.max(...samples.filter((s) => s.at >= half).map((s) => s.mb))];
+  const from = windowMs === undefined ? started + (ended - started) / 2 : Math.max(started, ended - windowMs);
+  return [result, Math.max(...samples.filter((s) => s.at >= from).map((s) => s.mb)), ended - from];
 }
 
 /** RSS after loading each model alone, after N1 and after N2 requests (peaks sampled during each). */
@@ -390,9 +394,9 @@ async function measureMemory(ctx: Ctx): Promise<MemoryResult[]> {
       const gen = APIS[api].transport === 'grpc' ? ctx.gens.grpc : ctx.gens.httpCount;
       const base = { ...loadSpec(ctx, { model, api, concurrency: 8, timeoutSeconds: 60 }, port), seconds: undefined };
       const pid = server.child.pid;
-      const [r1, peakFirst] = await withRssPeak(pid, () => gen.run({ ...base, requests: first }));
+      const [r1, peakFirst, windowMs] = await withRssPeak(pid, () => gen.run({ ...base, requests: first }));
       const rssFirst = treeRssBytes(pid) / MB;
-      const [r2, peakSecond] = await withRssPeak(pid, () => gen.run({ ...base, requests: second - first }));
+      const [r2, peakSecond] = await withRssPeak(pid, () => gen.run({ ...base, requests: second - first }), windowMs);
       const rssSecond = treeRssBytes(pid) / MB;
       const errors = r1.errors + r2.errors;
       out.push({

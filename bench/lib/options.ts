@@ -50,7 +50,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
   const profile: Profile = has('--quick') ? 'quick' : has('--full') ? 'full' : 'default';
   const base = {
     quick: { repetitions: 1, warmupSeconds: 0.5, seconds: 1, idleMaxWaitMs: 1000, memory: { dummy: [2000, 10000] } },
-    default: { repetitions: 1, warmupSeconds: 1, seconds: 3, idleMaxWaitMs: 3000, memory: { dummy: [10000, 50000], cnn: [300, 1500], big: [300, 1500] } },
+    default: { repetitions: 1, warmupSeconds: 1, seconds: 3, idleMaxWaitMs: 3000, memory: { dummy: [10000, 50000], cnn: [300, 1500], big: [600, 1800] } },
     full: { repetitions: 2, warmupSeconds: 1, seconds: 5, idleMaxWaitMs: 10000, memory: { dummy: [10000, 50000], cnn: [2000, 10000], big: [500, 2500], mobilenet: [2000, 10000] } },
   }[profile];
   const reps = value('--reps');

@@ -77,7 +77,7 @@ function memoryTable(memory: readonly MemoryResult[], serverRss: Report['serverR
     '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|',
     ...memory.map((m) => `| ${m.model} | ${m.api ?? '–'} | ${mb(m.rssLoadedMB)} | ${m.firstRequests ?? '–'} | ${mb(m.rssAfterFirstMB)} | ${mb(m.peakFirstMB)} | ${m.secondRequests ?? '–'} | ${mb(m.rssAfterSecondMB)} | ${mb(m.peakSecondMB)} | ${mb(m.growthMB)} | ${m.status === 'ok' ? (m.note ?? '') : `${m.status}: ${m.note ?? ''}`} |`),
   ];
-  lines.push('', 'Peak: the highest resident set of the server process tree sampled every 100 ms in the second half of each phase, with the load running. A single sample lands anywhere on the GC sawtooth (with 12 MB tensors it spans ~45 MB), so growth is judged on the peaks.');
+  lines.push('', 'Peak: the highest resident set of the server process tree sampled every 100 ms with the load running, over the second half of the first phase and over an equally long window at the end of the second. A single sample lands anywhere on the GC sawtooth (with 12 MB tensors it spans ~45 MB), so growth is judged on the peaks.');
   if (serverRss) lines.push('', `Server with all bench models: RSS ${serverRss.afterLoadMB.toFixed(1)} MB after load, ${serverRss.afterBenchMB.toFixed(1)} MB after the whole run.`);
   return lines.join('\n');
 }

@@ -94,6 +94,7 @@ export interface MemoryResult {
   readonly peakFirstMB?: number;
   readonly secondRequests?: number;
   readonly rssAfterSecondMB?: number;
+  /** Highest RSS sampled in a window as long as the first one's, at the end of the second phase. */
   readonly peakSecondMB?: number;
   /** peakSecondMB - peakFirstMB: single samples land anywhere on the GC sawtooth. */
   readonly growthMB?: number;
