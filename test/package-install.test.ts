@@ -51,11 +51,12 @@ describe('release package (npm pack, npm install -g)', () => {
       'proto/tensorflow/core/framework/tensor.proto',
       'models/config.json',
       'models/dummy/1/model.onnx',
+      'dist/src/client/index.d.ts',
     ]) {
       assert.ok(packed.includes(file), `${file} is not in the tarball`);
     }
-    // Only what runs: no tests, sources, benchmarks, source maps or CI files.
-    const extra = packed.filter((f) => /^(dist\/(test|bench|scripts|examples)\/|src\/|test\/|bench\/|\.ci\/|deploy\/|node_modules\/)|\.map$|\.ts$/.test(f));
+    // Only what runs, and the type declarations: no tests, sources, benchmarks, source maps or CI files.
+    const extra = packed.filter((f) => /^(dist\/(test|bench|scripts|examples)\/|src\/|test\/|bench\/|\.ci\/|deploy\/|node_modules\/)|\.map$|(?<!\.d)\.ts$/.test(f));
     assert.deepEqual(extra, []);
   });
 
