@@ -269,9 +269,10 @@ function computeRatios(rows: Row[]): void {
     return values.length ? { value: median(values), perRep: values, against } : undefined;
   };
   for (const r of rows) {
+    const sameGroup = (x: Row) => x.model === r.model && x.api === r.api && x.concurrency === r.concurrency && x.connections === r.connections && x.status === 'ok';
     // The floor row is read against the bare transport too: how close any server could come.
     if (r.kind === 'http2-ort' && r.status === 'ok') {
-      const bare = rows.find((x) => x.kind === 'bare' && x.model === r.model && x.api === r.api && x.concurrency === r.concurrency && x.connections === r.connections && x.status === 'ok');
+      const bare = rows.find((x) => x.kind === 'bare' && sameGroup(x));
       if (bare) r.ratios.bare = perRep(r, (i) => bare.reps[i]?.reqPerSec, bare.server.replace('limit: ', ''));
     }
     if (r.kind !== 'tsms' || r.status !== 'ok') continue;
@@ -279,7 +280,6 @@ function computeRatios(rows: Row[]): void {
     if (inproc.length && r.variant === 'default') {
       r.ratios.inproc = perRep(r, (i) => Math.max(0, ...inproc.map((x) => x.reps[i]?.reqPerSec ?? 0)) || undefined, `best of ${inproc.map((x) => x.server.replace('limit: ', '')).join(' / ')}`);
     }
-    const sameGroup = (x: Row) => x.model === r.model && x.api === r.api && x.concurrency === r.concurrency && x.connections === r.connections && x.status === 'ok';
     const bare = rows.find((x) => x.kind === 'bare' && sameGroup(x));
     if (bare) {
       r.ratios.bare = perRep(r, (i) => bare.reps[i]?.reqPerSec, bare.server.replace('limit: ', ''));

@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import http2 from 'node:http2';
 import * as ort from 'onnxruntime-node';
+import { frame } from '../lib/codec/grpc-frame.js';
 import { referenceSessionOptions } from '../lib/ort-options.js';
 
 interface Params {
@@ -22,10 +23,7 @@ interface Params {
 }
 
 const params = JSON.parse(process.argv[2]!) as Params;
-const message = readFileSync(params.responseFile);
-const framed = Buffer.alloc(5 + message.byteLength);
-framed.writeUInt32BE(message.byteLength, 1);
-message.copy(framed, 5);
+const framed = frame(readFileSync(params.responseFile));
 
 const raw = readFileSync(params.inputFile);
 const input = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
