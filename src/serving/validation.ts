@@ -139,8 +139,7 @@ export function firstDecodeError(
   faults: ReadonlyMap<string, DecodeFault>,
 ): ServingError {
   if (received.size !== specs.length) return servingError('INVALID_NO_OF_INPUTS', `Expected: ${specs.length}; Actual: ${received.size}`);
-  const sorted = [...specs].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  for (const spec of sorted) {
+  for (const spec of sortedByName(specs)) {
     if (!received.has(spec.name)) return servingError('INVALID_MISSING_INPUT', `Required input: ${spec.name}`);
     const fault = faults.get(spec.name);
     const tensor = fault ? fault.standIn : decoded.get(spec.name);
