@@ -71,6 +71,12 @@ export interface ServableRegistry {
    * otherwise it fails at once with "not loaded yet" (metadata does).
    */
   getServable(name: string, version?: number, options?: { waitForLoading?: boolean; signal?: AbortSignal }): Promise<Servable>;
+  /**
+   * The servable when it can take a request right now (a model version that is AVAILABLE), else
+   * undefined: the caller then asks getServable, which waits or fails with the precise error.
+   * Lets the inference path skip a promise hop per request; registries may leave it out.
+   */
+  readyServable?(name: string, version?: number): Servable | undefined;
   /** Version statuses in ascending version order; throws NOT_FOUND errors as OVMS does. */
   getStatus(name: string, version?: number): VersionStatus[];
   /** Names of all models (and later pipelines) known to the server, including retired ones. */

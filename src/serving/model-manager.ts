@@ -166,6 +166,13 @@ export class ModelManager implements ServableRegistry, ModelLookup {
     return v.whenAvailable(options.waitForLoading ? this.waitForLoadingMs : 0, options.signal);
   }
 
+  readyServable(name: string, version?: number): Servable | undefined {
+    const model = this.models.get(name);
+    if (!model) return undefined;
+    const v = version === undefined || version === 0 ? model.getDefault() : model.getVersion(version);
+    return v?.state === ModelState.AVAILABLE ? v : undefined;
+  }
+
   getStatus(name: string, version?: number): VersionStatus[] {
     const model = this.models.get(name);
     if (!model) {

@@ -9,7 +9,11 @@ import { abortControllers } from '../../core/abort-pool.js';
 import { joinParts } from '../tfs/proto-wire.js';
 import { grpcErrorOf } from './status.js';
 
-/** `deadline` is the client's gRPC deadline in Date.now() milliseconds, undefined when it set none. */
+/**
+ * `deadline` is the client's gRPC deadline in Date.now() milliseconds, undefined when it set none.
+ * A handler may also throw before returning its promise (the inference handlers are not async, to
+ * save promise hops); both adapters (this one and direct-calls.ts) answer that like a rejection.
+ */
 export type UnaryHandler<Req, Res> = (request: Req, signal: AbortSignal, deadline: number | undefined) => Promise<Res>;
 
 function deadlineOf(call: ServerUnaryCall<unknown, unknown>): number | undefined {

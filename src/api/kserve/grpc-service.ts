@@ -10,12 +10,13 @@
 import type { ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { ServingError } from '../../core/errors.js';
-import type { ServableRegistry } from '../../core/servable.js';
+import type { InferOptions, ServableRegistry } from '../../core/servable.js';
 import type { ServingMetrics } from '../../metrics/serving-metrics.js';
 import { trackCall, trackInference } from '../../metrics/track.js';
 import { modelReady, readinessOf, serverReadiness, type Lifecycle } from '../../serving/readiness.js';
 import { loadModel, repositoryIndex, unloadModel, type RepositoryHost } from '../../serving/repository-control.js';
 import { unary } from '../grpc/unary.js';
+import { withServable } from '../with-servable.js';
 import { decodeMessage, encodeMessage, rawMethod } from '../tfs/grpc-raw.js';
 import { parseModelVersion } from './errors.js';
 import { decodeInferInputs, encodeInferResponseParts, parseInferRequest } from './infer-codec.js';
@@ -92,19 +93,22 @@ export function kserveServiceImplementation(deps: KserveGrpcDeps): UntypedServic
       return encodeMessage(ks.ModelMetadataResponse, { ...meta });
     }),
 
-    ModelInfer: handle('ModelInfer', async (body, signal, deadline) => {
+    // Not async: with the version ready, the request goes to the runtime without a promise hop.
+    ModelInfer: handle('ModelInfer', (body, signal, deadline) => {
       const started = performance.now();
       const req = parseInferRequest(body);
-      const servable = await registry.getServable(req.modelName, parseModelVersion(req.modelVersion), { waitForLoading: true, signal });
-      return trackInference(inferMetrics?.of(servable), started, async (observe) => {
+      const version = parseModelVersion(req.modelVersion);
+      return withServable(registry, req.modelName, version, signal, (servable) => trackInference(inferMetrics?.of(servable), started, (observe) => {
         const inputs = decodeInferInputs(req, servable.inputs);
         const requested = req.outputs.length > 0 ? req.outputs : undefined;
-        const outputs = await servable.infer(inputs, { signal, ...(deadline !== undefined && { deadline }), ...(requested && { outputs: requested }), ...(observe && { observe }) });
-        const order = requested ? dedupe(requested) : [...outputs.keys()];
-        return encodeInferResponseParts(outputs, order, {
-          modelName: servable.name, modelVersion: String(servable.version), id: req.id, request: req,
+        const options: InferOptions = { signal, deadline, observe, outputs: requested };
+        return servable.infer(inputs, options).then((outputs) => {
+          const order = requested ? dedupe(requested) : [...outputs.keys()];
+          return encodeInferResponseParts(outputs, order, {
+            modelName: servable.name, modelVersion: String(servable.version), id: req.id, request: req,
+          });
         });
-      });
+      }));
     }),
 
     RepositoryIndex: handle('RepositoryIndex', async (body) => {

@@ -19,6 +19,7 @@ import type { HttpResponse, RequestContext, Router } from '../http/router.js';
 import { parseModelVersion } from './errors.js';
 import { modelMetadata, serverMetadata } from './metadata.js';
 import { encodeRestInferResponse, HEADER_LENGTH_HEADER, parseInferBody, type RequestedOutput } from './rest-infer.js';
+import { withServable } from '../with-servable.js';
 
 const MODEL = '^/v2/models/(?<name>[^/]+)(?:/versions/(?<version>[^/]+))?';
 const SERVER_METADATA = /^\/v2\/?$/;
@@ -56,8 +57,7 @@ export function registerKserveRestRoutes(router: Router, registry: ServableRegis
   router.add(MODEL_INFER, {
     async POST(ctx): Promise<HttpResponse> {
       const started = performance.now();
-      const servable = await registry.getServable(ctx.params['name']!, versionOf(ctx), { waitForLoading: true, signal: ctx.signal });
-      return trackInference(inferMetrics?.of(servable), started, async (observe) => {
+      return withServable(registry, ctx.params['name']!, versionOf(ctx), ctx.signal, (servable) => trackInference(inferMetrics?.of(servable), started, async (observe) => {
         const header = ctx.req.headers[HEADER_LENGTH_HEADER];
         const headerLength = Array.isArray(header) ? header[0] : header;
         // The binary tensor data starts right after the JSON header: read it aligned (zero-copy views).
@@ -77,7 +77,7 @@ export function registerKserveRestRoutes(router: Router, registry: ServableRegis
           body: encoded.chunks,
           headers: { 'Content-Type': 'application/octet-stream', 'Inference-Header-Content-Length': String(encoded.headerLength) },
         };
-      });
+      }));
     },
   });
 }

@@ -19,11 +19,12 @@ import type { ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc
 import type { Logger } from 'pino';
 import { dtypeInfo } from '../../core/dtype.js';
 import { servingError } from '../../core/errors.js';
-import type { ServableRegistry } from '../../core/servable.js';
+import type { InferOptions, ServableRegistry } from '../../core/servable.js';
 import type { TensorSpec } from '../../core/tensor.js';
 import type { ServingMetrics } from '../../metrics/serving-metrics.js';
 import { trackCall, trackInference } from '../../metrics/track.js';
 import { unary } from '../grpc/unary.js';
+import { withServable } from '../with-servable.js';
 import { dataTypeName, int64ToNumber, messages, signatureDefMapTypeUrl } from './grpc-protos.js';
 import { decodeInputs, encodePredictResponseParts, parsePredictRequest } from './predict-codec.js';
 import type { MessageParts } from './proto-wire.js';
@@ -61,22 +62,20 @@ export function predictionServiceImplementation({ registry, logger, metrics }: T
     Regress: notImplemented('Regress'),
     MultiInference: notImplemented('MultiInference'),
 
-    Predict: unary<Buffer, MessageParts>('Predict', logger, async (body, signal, deadline) => {
+    // Not async: with the version ready, the request goes to the runtime without a promise hop.
+    Predict: unary<Buffer, MessageParts>('Predict', logger, (body, signal, deadline) => {
       const started = performance.now();
       const request = parsePredictRequest(body);
       const spec = request.modelSpec;
       if (!spec) throw servingError('MODEL_SPEC_MISSING');
-      const servable = await registry.getServable(spec.name, spec.version ?? 0, { waitForLoading: true, signal });
-      return trackInference(predictMetrics?.of(servable), started, async (observe) => {
+      return withServable(registry, spec.name, spec.version ?? 0, signal, (servable) => trackInference(predictMetrics?.of(servable), started, (observe) => {
         const inputs = decodeInputs(request.inputs, servable.inputs, dataTypeName);
-        const outputs = await servable.infer(inputs, {
-          signal,
-          ...(deadline !== undefined && { deadline }),
-          ...(request.outputFilter.length > 0 ? { outputs: request.outputFilter } : {}),
-          ...(observe && { observe }),
-        });
-        return encodePredictResponseParts(outputs, { name: servable.name, version: servable.version, signatureName: SIGNATURE });
-      });
+        const options: InferOptions = {
+          signal, deadline, observe, outputs: request.outputFilter.length > 0 ? request.outputFilter : undefined,
+        };
+        return servable.infer(inputs, options).then((outputs) =>
+          encodePredictResponseParts(outputs, { name: servable.name, version: servable.version, signatureName: SIGNATURE }));
+      }));
     }),
 
     GetModelMetadata: unary<Buffer, Buffer>('GetModelMetadata', logger, async (body, signal) => {

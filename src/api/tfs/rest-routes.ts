@@ -24,6 +24,7 @@ import { JsonDecodePool } from './json-decode-pool.js';
 import { decodePredictBody } from './rest-request.js';
 import { encodePredictResponse } from './rest-response.js';
 import { modelMetadataJson, modelStatusJson } from './rest-status.js';
+import { withServable } from '../with-servable.js';
 
 // Matched against the raw path: a name is any run of characters other than '/' and ':'
 // (percent-decoded afterwards by the router), a version is digits only.
@@ -52,15 +53,14 @@ export function registerTfsRestRoutes(router: Router, registry: ServableRegistry
       if (verb !== 'predict') {
         throw servingError('NOT_IMPLEMENTED', `the TensorFlow Serving :${verb} API is not supported; use :predict`);
       }
-      const servable = await registry.getServable(ctx.params['name']!, versionOf(ctx), { waitForLoading: true, signal: ctx.signal });
-      return trackInference(predictMetrics?.of(servable), started, async (observe) => {
+      return withServable(registry, ctx.params['name']!, versionOf(ctx) ?? 0, ctx.signal, (servable) => trackInference(predictMetrics?.of(servable), started, async (observe) => {
         const request = await decodePredictBody(await ctx.readBody({ reusable: true }), servable.inputs, jsonPool);
         const outputs = await servable.infer(request.inputs, { signal: ctx.signal, ...(observe && { observe }) });
         const response = jsonResponse(200, encodePredictResponse(request.format, outputs));
         // The runs that read the inputs are over and the answer is text: their memory can take the next body.
         jsonPool?.release(request.inputs);
         return response;
-      });
+      }));
     },
   });
   router.add(METADATA, {
