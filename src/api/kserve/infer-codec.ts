@@ -21,6 +21,8 @@ import {
   locateField,
   Splices,
   type MessageParts,
+  utf8Size,
+  writeUtf8,
 } from '../tfs/proto-wire.js';
 import { servingError } from '../../core/errors.js';
 import { bothContentsAndRaw, invalidArgument } from './errors.js';
@@ -396,9 +398,9 @@ export function encodeInferResponse(outputs: TensorMap, order: readonly string[]
 export function encodeInferResponseParts(outputs: TensorMap, order: readonly string[], header: InferResponseHeader): MessageParts {
   const splices = new Splices();
   let spliced = 0;
-  const nameSize = Buffer.byteLength(header.modelName, 'utf8');
-  const versionSize = Buffer.byteLength(header.modelVersion, 'utf8');
-  const idSize = Buffer.byteLength(header.id, 'utf8');
+  const nameSize = utf8Size(header.modelName);
+  const versionSize = utf8Size(header.modelVersion);
+  const idSize = utf8Size(header.id);
   let total = (nameSize ? fieldSize(nameSize) : 0) + (versionSize ? fieldSize(versionSize) : 0) + (idSize ? fieldSize(idSize) : 0);
   const params = header.request?.parameterEntries ?? [];
   for (let i = 0; i < params.length; i += 2) total += fieldSize(params[i + 1]! - params[i]!);
@@ -409,7 +411,7 @@ export function encodeInferResponseParts(outputs: TensorMap, order: readonly str
     const datatype = kserveDatatype(tensor.dtype);
     let shapeSize = 0;
     for (const d of tensor.shape) shapeSize += varint64Size(d);
-    const oNameSize = Buffer.byteLength(name, 'utf8');
+    const oNameSize = utf8Size(name);
     const metaSize = fieldSize(oNameSize) + fieldSize(datatype.length) + (tensor.shape.length ? fieldSize(shapeSize) : 0);
     const size = rawSize(tensor);
     metas.push({ name, tensor, nameSize: oNameSize, datatype, shapeSize, metaSize, rawSize: size });
@@ -459,5 +461,5 @@ function fieldSize(payload: number): number {
 function writeString(out: Buffer, pos: number, field: number, value: string, size: number): number {
   pos = writeVarint32(out, pos, tagOf(field, WireType.LEN));
   pos = writeVarint32(out, pos, size);
-  return pos + out.write(value, pos, size, 'utf8');
+  return writeUtf8(out, pos, value, size);
 }

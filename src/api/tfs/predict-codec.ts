@@ -23,6 +23,8 @@ import {
   locateField,
   Splices,
   type MessageParts,
+  utf8Size,
+  writeUtf8,
 } from './proto-wire.js';
 
 // ---- field numbers ----
@@ -478,7 +480,7 @@ export function encodePredictResponseParts(outputs: TensorMap, spec: ResponseMod
   const entries: { name: string; nameSize: number; tensor: Tensor; tensorSize: number; shapeSize: number; entrySize: number }[] = [];
   let total = 0;
   for (const [name, tensor] of outputs) {
-    const nameSize = Buffer.byteLength(name, 'utf8');
+    const nameSize = utf8Size(name);
     const shapeSize = shapeMessageSize(tensor.shape);
     const tensorSize = tensorMessageSize(tensor, shapeSize);
     const entrySize = fieldSize(nameSize) + fieldSize(tensorSize);
@@ -486,8 +488,8 @@ export function encodePredictResponseParts(outputs: TensorMap, spec: ResponseMod
     total += fieldSize(entrySize);
     spliced += Splices.bytesToSplice(tensor.data)?.byteLength ?? 0;
   }
-  const nameSize = Buffer.byteLength(spec.name, 'utf8');
-  const signatureSize = Buffer.byteLength(spec.signatureName, 'utf8');
+  const nameSize = utf8Size(spec.name);
+  const signatureSize = utf8Size(spec.signatureName);
   const versionSize = spec.version !== 0 ? 1 + varint64Size(spec.version) : 0;
   const specSize = (nameSize ? fieldSize(nameSize) : 0) + fieldSize(versionSize) + (signatureSize ? fieldSize(signatureSize) : 0);
   total += fieldSize(specSize);
@@ -569,7 +571,7 @@ function writeTensor(out: Buffer, pos: number, t: Tensor, shapeSize: number, spl
 function writeStringField(out: Buffer, pos: number, field: number, value: string, size: number): number {
   pos = writeVarint32(out, pos, tagOf(field, WireType.LEN));
   pos = writeVarint32(out, pos, size);
-  return pos + out.write(value, pos, size, 'utf8');
+  return writeUtf8(out, pos, value, size);
 }
 
 function writeBytesField(out: Buffer, pos: number, field: number, bytes: Uint8Array): number {

@@ -212,6 +212,26 @@ function decodeUtf8Slow(buf: Uint8Array, start: number, end: number): string {
   }
 }
 
+/** Strings up to this length are measured and written by a JS loop when they are ASCII. */
+const SHORT_STRING = 64;
+
+/**
+ * UTF-8 length of a string field. Names in responses are short and ASCII, and this loop is about
+ * twice as fast as Buffer.byteLength plus Buffer#write (two native calls) for them.
+ */
+export function utf8Size(s: string): number {
+  if (s.length > SHORT_STRING) return Buffer.byteLength(s, 'utf8');
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) >= 0x80) return Buffer.byteLength(s, 'utf8');
+  return s.length;
+}
+
+/** Writes `s` (`size` = utf8Size(s) bytes) at `pos`; returns the position after it. */
+export function writeUtf8(out: Buffer, pos: number, s: string, size: number): number {
+  if (size !== s.length || size > SHORT_STRING) return pos + out.write(s, pos, size, 'utf8');
+  for (let i = 0; i < size; i++) out[pos + i] = s.charCodeAt(i);
+  return pos + size;
+}
+
 /** Number of varints in a packed field's bytes (each ends with a byte below 0x80). */
 export function countVarints(buf: Uint8Array, start: number, end: number): number {
   if (end > start && buf[end - 1]! >= 0x80) throw new WireError(`packed varints at byte ${start} end in the middle of a value`);
@@ -423,7 +443,7 @@ export class Splices {
 
   /** A tensor's bytes when they will be spliced, else undefined (strings are always encoded). */
   static bytesToSplice(data: Tensor['data']): Uint8Array | undefined {
-    if (isStringData(data)) return undefined;
+    if (isStringData(data) || data.byteLength < SPLICE_MIN_BYTES) return undefined;
     const bytes = tensorBytes(data);
     return Splices.takes(bytes) ? bytes : undefined;
   }
