@@ -44,9 +44,12 @@ export function viewBytes(dtype: DType, bytes: Uint8Array): NumericArray {
   const count = bytes.byteLength / info.size;
   if (!Number.isInteger(count)) throw new RangeError(`byte length ${bytes.byteLength} is not a multiple of ${info.size}`);
   if (bytes.byteOffset % info.size === 0) return new Ctor(bytes.buffer, bytes.byteOffset, count);
-  const copy = new Uint8Array(bytes.byteLength);
+  // Node's Buffer pool hands out 8-byte-aligned slices. A fresh Uint8Array would not do: up to 64
+  // bytes V8 keeps it on the heap, and reading its .buffer then moves it out, which cost more than
+  // the rest of decoding a small request (dummy TFS Predict, in-process: 0.29 µs of 3.4).
+  const copy = Buffer.allocUnsafe(bytes.byteLength);
   copy.set(bytes);
-  return new Ctor(copy.buffer, 0, count);
+  return new Ctor(copy.buffer, copy.byteOffset, count);
 }
 
 /** The bytes under a numeric tensor, as a view (no copy). */
