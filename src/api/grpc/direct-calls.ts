@@ -59,6 +59,8 @@ const HEAD_BYTES = 4096;
  * many streams and stall). Up to this size the buffer is reserved as soon as the head arrived.
  */
 const PREALLOCATE_MAX_BYTES = 16 * 1024 * 1024;
+/** A request message up to this size that arrives in one chunk is read where it lies. */
+const WHOLE_CHUNK_MAX_BYTES = HEAD_BYTES * 16;
 /** Messages up to this size are answered as one DATA write together with their 5-byte prefix. */
 const COALESCE_BYTES = 16 * 1024;
 const PREFIX_BYTES = 5;
@@ -140,7 +142,7 @@ class DirectCall {
   #abortReturned = false;
   #timer: NodeJS.Timeout | undefined;
   /** The 5-byte prefix and the first message bytes, until the message's buffer is chosen. */
-  #staged: Buffer[] = [];
+  #staged: Buffer[] | undefined;
   #stagedBytes = 0;
   #length = -1;
   #message: Buffer | undefined;
@@ -187,11 +189,13 @@ class DirectCall {
       this.#append(chunk);
       return;
     }
-    this.#staged.push(chunk);
+    if (this.#stagedBytes === 0 && this.#takeWhole(chunk)) return;
+    const staged = (this.#staged ??= []);
+    staged.push(chunk);
     this.#stagedBytes += chunk.length;
     if (this.#length < 0) {
       if (this.#stagedBytes < PREFIX_BYTES) return;
-      const head = gather(this.#staged, 0, PREFIX_BYTES);
+      const head = gather(staged, 0, PREFIX_BYTES);
       if (head[0] !== 0) {
         // grpc-encoding said identity (or nothing), so a compressed message is a protocol error.
         this.#fail(GrpcStatus.INTERNAL, 'Received a compressed message without a grpc-encoding');
@@ -208,19 +212,26 @@ class DirectCall {
     if (this.#stagedBytes - PREFIX_BYTES >= needed) this.#place();
   }
 
+  /**
+   * A small uncompressed message that arrived whole in its first chunk (as small ones do) is used
+   * where it lies, without staging. Anything else (false) takes the general path, errors included.
+   */
+  #takeWhole(chunk: Buffer): boolean {
+    if (chunk.length < PREFIX_BYTES || chunk.length > WHOLE_CHUNK_MAX_BYTES || chunk[0] !== 0) return false;
+    const length = chunk.readUInt32BE(1);
+    if (length !== chunk.length - PREFIX_BYTES || length > this.#opts.maxMessageBytes) return false;
+    this.#length = length;
+    this.#message = chunk.subarray(PREFIX_BYTES);
+    this.#received = length;
+    this.#complete();
+    return true;
+  }
+
   /** Chooses the message's memory and moves the staged bytes into it. */
   #place(): void {
     const length = this.#length;
-    const staged = this.#staged;
-    this.#staged = [];
-    // A message that arrived whole in one chunk (small ones do) is used where it lies.
-    const first = staged[0]!;
-    if (staged.length === 1 && first.length === PREFIX_BYTES + length && length < HEAD_BYTES * 16) {
-      this.#message = first.subarray(PREFIX_BYTES);
-      this.#received = length;
-      this.#complete();
-      return;
-    }
+    const staged = this.#staged!;
+    this.#staged = undefined;
     const alignAt = this.#method.payloadOffset?.(gather(staged, PREFIX_BYTES, Math.min(length, HEAD_BYTES)));
     try {
       const pooled = length <= PREALLOCATE_MAX_BYTES ? this.#opts.buffers.take(length, alignAt) : undefined;

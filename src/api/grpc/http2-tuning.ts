@@ -70,9 +70,10 @@ export function tuneHttp2(server: Server, tuning: Http2Tuning, logger: Logger, t
 function putInFront(http2Server: Http2Server, takeStream: StreamTaker): void {
   const grpcJsListeners = http2Server.listeners('stream') as ((...args: unknown[]) => void)[];
   http2Server.removeAllListeners('stream');
-  http2Server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, ...rest: unknown[]) => {
+  // 'stream' carries (stream, headers, flags, rawHeaders); named, not a rest array made per stream.
+  http2Server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, rawHeaders: string[]) => {
     countRequest();
     if (takeStream(stream, headers)) return;
-    for (const listener of grpcJsListeners) listener.call(http2Server, stream, headers, ...rest);
+    for (const listener of grpcJsListeners) listener.call(http2Server, stream, headers, flags, rawHeaders);
   });
 }
