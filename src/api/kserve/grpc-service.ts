@@ -95,7 +95,8 @@ export function kserveServiceImplementation(deps: KserveGrpcDeps): UntypedServic
 
     // Not async: with the version ready, the request goes to the runtime without a promise hop.
     ModelInfer: handle('ModelInfer', (body, signal, deadline) => {
-      const started = performance.now();
+      // The request clock is read only for the metrics that use it.
+      const started = inferMetrics ? performance.now() : 0;
       const req = parseInferRequest(body);
       const version = parseModelVersion(req.modelVersion);
       return withServable(registry, req.modelName, version, signal, (servable) => trackInference(inferMetrics?.of(servable), started, (observe) => {

@@ -64,7 +64,8 @@ export function predictionServiceImplementation({ registry, logger, metrics }: T
 
     // Not async: with the version ready, the request goes to the runtime without a promise hop.
     Predict: unary<Buffer, MessageParts>('Predict', logger, (body, signal, deadline) => {
-      const started = performance.now();
+      // The request clock is read only for the metrics that use it.
+      const started = predictMetrics ? performance.now() : 0;
       const request = parsePredictRequest(body);
       const spec = request.modelSpec;
       if (!spec) throw servingError('MODEL_SPEC_MISSING');
