@@ -12,7 +12,9 @@ import type { RequestSeries } from './serving-metrics.js';
  * pass as InferOptions.observe.
  */
 export function trackInference<T>(series: RequestSeries | undefined, startedMs: number, run: (observe: InferObserver | undefined) => Promise<T>): Promise<T> {
-  // Untracked requests get run's own promise: no async frame in front of every inference.
+  // Untracked requests get run's own promise: no async frame in front of every inference. So a
+  // `run` that throws before returning its promise throws here too when metrics are off; every
+  // caller is inside a promise chain or a handler adapter that answers a throw like a rejection.
   return series ? tracked(series, startedMs, run) : run(undefined);
 }
 
