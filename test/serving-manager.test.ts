@@ -181,6 +181,12 @@ test('policy all serves every version; the default is the highest', async () => 
   for (const v of [1, 2, 3]) assert.equal(await addValueOf(await manager.getServable('m', v)), v);
   assert.equal(await addValueOf(await manager.getServable('m')), 3);
   assert.deepEqual(manager.getStatus('m', 2).map((s) => s.version), [2]);
+  // readyServable: the same servables without a promise, undefined where getServable would fail.
+  for (const v of [1, 2, 3]) assert.equal(manager.readyServable('m', v), await manager.getServable('m', v));
+  assert.equal(manager.readyServable('m'), await manager.getServable('m'));
+  assert.equal(manager.readyServable('m', 0)?.version, 3);
+  for (const v of [4, -1, Number.NaN, 1.5]) assert.equal(manager.readyServable('m', v), undefined, String(v));
+  assert.equal(manager.readyServable('nope'), undefined);
 });
 
 test('policy latest 2 and specific [1,3]: the other versions are not found', async () => {
@@ -298,9 +304,13 @@ test('polling: a new version folder loads while the old serves, then the default
   // While 2 loads, 1 is still the default and serves.
   assert.equal(await addValueOf(await manager.getServable('m')), 1);
   await assert.rejects(manager.getServable('m', 2), (e) => assertStatus(e, 'MODEL_VERSION_NOT_LOADED_YET'));
+  assert.equal(manager.readyServable('m', 2), undefined, 'a loading version is not ready');
+  assert.equal(manager.readyServable('m')?.version, 1);
   release();
   await eventually(() => assert.deepEqual(states(manager, 'm'), [[1, 'END'], [2, 'AVAILABLE']]));
   assert.equal(await addValueOf(await manager.getServable('m')), 2);
+  assert.equal(manager.readyServable('m', 1), undefined, 'a retired version is not ready');
+  assert.equal(manager.readyServable('m')?.version, 2);
   await assert.rejects(manager.getServable('m', 1), (e) => assertStatus(e, 'MODEL_VERSION_NOT_LOADED_ANYMORE', 'Model with requested version is retired'));
   assert.deepEqual(inst.events.filter((e) => !e.startsWith('run')), ['load 1', 'load 2', 'close 1']);
   await manager.stop();
