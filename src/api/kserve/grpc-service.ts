@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import { ServingError } from '../../core/errors.js';
 import type { InferOptions, ServableRegistry } from '../../core/servable.js';
 import type { ServingMetrics } from '../../metrics/serving-metrics.js';
-import { trackCall, trackInference } from '../../metrics/track.js';
+import { arrivalTime, trackCall, trackInference } from '../../metrics/track.js';
 import { modelReady, readinessOf, serverReadiness, type Lifecycle } from '../../serving/readiness.js';
 import { loadModel, repositoryIndex, unloadModel, type RepositoryHost } from '../../serving/repository-control.js';
 import { unary } from '../grpc/unary.js';
@@ -95,8 +95,7 @@ export function kserveServiceImplementation(deps: KserveGrpcDeps): UntypedServic
 
     // Not async: with the version ready, the request goes to the runtime without a promise hop.
     ModelInfer: handle('ModelInfer', (body, signal, deadline) => {
-      // The request clock is read only for the metrics that use it.
-      const started = inferMetrics ? performance.now() : 0;
+      const started = arrivalTime(inferMetrics);
       const req = parseInferRequest(body);
       const version = parseModelVersion(req.modelVersion);
       return withServable(registry, req.modelName, version, signal, (servable) => trackInference(inferMetrics?.of(servable), started, (observe) => {

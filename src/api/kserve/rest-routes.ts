@@ -12,7 +12,7 @@
  */
 import type { ServableRegistry } from '../../core/servable.js';
 import type { ServingMetrics } from '../../metrics/serving-metrics.js';
-import { trackCall, trackInference } from '../../metrics/track.js';
+import { arrivalTime, trackCall, trackInference } from '../../metrics/track.js';
 import { modelReady } from '../../serving/readiness.js';
 import { jsonResponse } from '../http/errors.js';
 import type { HttpResponse, RequestContext, Router } from '../http/router.js';
@@ -56,7 +56,7 @@ export function registerKserveRestRoutes(router: Router, registry: ServableRegis
 
   router.add(MODEL_INFER, {
     async POST(ctx): Promise<HttpResponse> {
-      const started = performance.now();
+      const started = arrivalTime(inferMetrics);
       return withServable(registry, ctx.params['name']!, versionOf(ctx), ctx.signal, (servable) => trackInference(inferMetrics?.of(servable), started, async (observe) => {
         const header = ctx.req.headers[HEADER_LENGTH_HEADER];
         const headerLength = Array.isArray(header) ? header[0] : header;

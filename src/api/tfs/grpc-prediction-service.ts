@@ -22,7 +22,7 @@ import { servingError } from '../../core/errors.js';
 import type { InferOptions, ServableRegistry } from '../../core/servable.js';
 import type { TensorSpec } from '../../core/tensor.js';
 import type { ServingMetrics } from '../../metrics/serving-metrics.js';
-import { trackCall, trackInference } from '../../metrics/track.js';
+import { arrivalTime, trackCall, trackInference } from '../../metrics/track.js';
 import { unary } from '../grpc/unary.js';
 import { withServable } from '../with-servable.js';
 import { dataTypeName, int64ToNumber, messages, signatureDefMapTypeUrl } from './grpc-protos.js';
@@ -64,8 +64,7 @@ export function predictionServiceImplementation({ registry, logger, metrics }: T
 
     // Not async: with the version ready, the request goes to the runtime without a promise hop.
     Predict: unary<Buffer, MessageParts>('Predict', logger, (body, signal, deadline) => {
-      // The request clock is read only for the metrics that use it.
-      const started = predictMetrics ? performance.now() : 0;
+      const started = arrivalTime(predictMetrics);
       const request = parsePredictRequest(body);
       const spec = request.modelSpec;
       if (!spec) throw servingError('MODEL_SPEC_MISSING');

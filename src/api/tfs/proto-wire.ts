@@ -190,9 +190,12 @@ export class WireReader {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+/** Strings up to this length are read, measured and written by a JS loop when they are ASCII. */
+const SHORT_STRING = 64;
+
 /** proto3 strings must be UTF-8; names are short and usually ASCII, so that case avoids TextDecoder. */
 export function decodeUtf8(buf: Uint8Array, start: number, end: number): string {
-  if (end - start <= 64) {
+  if (end - start <= SHORT_STRING) {
     let s = '';
     for (let i = start; i < end; i++) {
       const c = buf[i]!;
@@ -211,9 +214,6 @@ function decodeUtf8Slow(buf: Uint8Array, start: number, end: number): string {
     throw new WireError(`string field at byte ${start} is not valid UTF-8`);
   }
 }
-
-/** Strings up to this length are measured and written by a JS loop when they are ASCII. */
-const SHORT_STRING = 64;
 
 /**
  * UTF-8 length of a string field. Names in responses are short and ASCII, and this loop is about

@@ -17,7 +17,7 @@ import type { Logger } from 'pino';
 import { servingError } from '../../core/errors.js';
 import type { ServableRegistry } from '../../core/servable.js';
 import type { ServingMetrics } from '../../metrics/serving-metrics.js';
-import { trackCall, trackInference } from '../../metrics/track.js';
+import { arrivalTime, trackCall, trackInference } from '../../metrics/track.js';
 import { jsonResponse } from '../http/errors.js';
 import type { RequestContext, Router } from '../http/router.js';
 import { JsonDecodePool } from './json-decode-pool.js';
@@ -48,7 +48,7 @@ export function registerTfsRestRoutes(router: Router, registry: ServableRegistry
   const statusMetrics = metrics?.endpoint('TensorFlowServing', 'REST', 'GetModelStatus');
   router.add(PREDICT, {
     async POST(ctx) {
-      const started = performance.now();
+      const started = arrivalTime(predictMetrics);
       const verb = ctx.params['verb'];
       if (verb !== 'predict') {
         throw servingError('NOT_IMPLEMENTED', `the TensorFlow Serving :${verb} API is not supported; use :predict`);
