@@ -1,12 +1,13 @@
 /**
  * V8 heap growth (src/core/heap-tuning.ts): the choice between the node command line, the
- * TSMS_HEAP_GROWING_PERCENT environment variable and the default; then the real server process,
- * which applies it before loading anything and says so in its DEBUG log.
+ * TSMS_HEAP_GROWING_PERCENT environment variable and the default; allocation-site pretenuring, off
+ * unless the node command line says otherwise; then the real server process, which applies both
+ * before loading anything and says so in its DEBUG log.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chooseHeapGrowth } from '../src/core/heap-tuning.js';
+import { chooseHeapGrowth, choosePretenuring } from '../src/core/heap-tuning.js';
 import { mainScript, startServer, type RunningServer } from './helpers/server.js';
 import { dummyModel, tempDir, writeServedRepository } from './helpers/models.js';
 
@@ -41,6 +42,24 @@ describe('chooseHeapGrowth', () => {
   });
 });
 
+describe('choosePretenuring', () => {
+  it('turns pretenuring off by default, whatever other flags say', () => {
+    assert.deepEqual(choosePretenuring([]), { pretenuring: false, decidedBy: 'default' });
+    assert.deepEqual(choosePretenuring(['--max-old-space-size=4096', '--heap-growing-percent=10', '--allocation-site-tracking']), { pretenuring: false, decidedBy: 'default' });
+  });
+
+  it('follows the node command line in every spelling, the last mention winning as in V8', () => {
+    for (const on of ['--allocation-site-pretenuring', '--allocation_site_pretenuring']) {
+      assert.deepEqual(choosePretenuring([on]), { pretenuring: true, decidedBy: 'node command line' });
+    }
+    for (const off of ['--no-allocation-site-pretenuring', '--no_allocation_site_pretenuring', '--noallocation-site-pretenuring']) {
+      assert.deepEqual(choosePretenuring([off]), { pretenuring: false, decidedBy: 'node command line' });
+    }
+    assert.deepEqual(choosePretenuring(['--no-allocation-site-pretenuring', '--allocation-site-pretenuring']), { pretenuring: true, decidedBy: 'node command line' });
+    assert.deepEqual(choosePretenuring(['--allocation-site-pretenuring', '--no-allocation-site-pretenuring']), { pretenuring: false, decidedBy: 'node command line' });
+  });
+});
+
 describe('the server applies the heap growth before it loads models', () => {
   const dir = tempDir('tsms-heap-');
   let configPath = '';
@@ -55,20 +74,25 @@ describe('the server applies the heap growth before it loads models', () => {
     dir.remove();
   });
 
-  /** The one 'V8 heap growth' DEBUG record of a server's log. */
-  function heapRecord(server: RunningServer): Record<string, unknown> {
-    const line = server.output().split('\n').find((l) => l.includes('"msg":"V8 heap growth"'));
-    assert.ok(line, `no heap growth record in:\n${server.output()}`);
+  /** The one DEBUG record of a server's log with this message. */
+  function debugRecord(server: RunningServer, msg: string): Record<string, unknown> {
+    const line = server.output().split('\n').find((l) => l.includes(`"msg":"${msg}"`));
+    assert.ok(line, `no "${msg}" record in:\n${server.output()}`);
     return JSON.parse(line) as Record<string, unknown>;
   }
+  const heapRecord = (server: RunningServer) => debugRecord(server, 'V8 heap growth');
 
-  it('paces by default and says so', async () => {
+
+  it('paces by default and turns pretenuring off, and says so', async () => {
     const server = await startServer({ args: ['--config_path', configPath, '--log_level', 'DEBUG'], env: { TSMS_HEAP_GROWING_PERCENT: '' } });
     servers.push(server);
     const rec = heapRecord(server);
     assert.equal(rec['heapGrowingPercent'], undefined);
     assert.equal(rec['decidedBy'], 'default');
     assert.equal(rec['paced'], true);
+    const pretenuring = debugRecord(server, 'V8 allocation-site pretenuring');
+    assert.equal(pretenuring['pretenuring'], false);
+    assert.equal(pretenuring['decidedBy'], 'default');
   });
 
   it('takes TSMS_HEAP_GROWING_PERCENT from the environment', async () => {

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** The `tsms` command: OVMS's command line, same flags, messages and exit codes (SPEC §1). */
 import { parseCommandLine, UsageError } from './args.js';
-import { tuneHeapGrowth, type HeapGrowthChoice } from '../core/heap-tuning.js';
+import { tuneHeapGrowth, tunePretenuring, type HeapGrowthChoice } from '../core/heap-tuning.js';
 import { startGcPacing } from '../core/gc-pacing.js';
 
 /** EX_USAGE, as OVMS exits on a bad command line. */
@@ -31,12 +31,14 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`${(err as Error).message}\n`);
     return EXIT_USAGE;
   }
+  const pretenuring = tunePretenuring();
   // Loaded only to serve, so --help and usage errors never pay for (or depend on) the server modules.
   const [{ createLogger }, { startTsms }] = await Promise.all([import('../core/logger.js'), import('../server.js')]);
   const config = parsed.config;
   const logger = createLogger(config.logLevel, config.logPath);
   for (const warning of parsed.warnings ?? []) logger.warn(warning);
   logger.debug({ heapGrowingPercent: heap.percent, decidedBy: heap.decidedBy, paced: heap.paced }, 'V8 heap growth');
+  logger.debug({ pretenuring: pretenuring.pretenuring, decidedBy: pretenuring.decidedBy }, 'V8 allocation-site pretenuring');
   if (heap.paced) startGcPacing(undefined, (softTrigger) => logger.debug({ softTrigger }, 'GC pacing step'));
   // A custom node library may start a promise it never awaits; its rejection must not end the
   // server (Node's default), which serves every other request fine: log it and keep serving.
