@@ -82,7 +82,6 @@ describe('the server applies the heap growth before it loads models', () => {
   }
   const heapRecord = (server: RunningServer) => debugRecord(server, 'V8 heap growth');
 
-
   it('paces by default and turns pretenuring off, and says so', async () => {
     const server = await startServer({ args: ['--config_path', configPath, '--log_level', 'DEBUG'], env: { TSMS_HEAP_GROWING_PERCENT: '' } });
     servers.push(server);

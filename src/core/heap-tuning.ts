@@ -1,6 +1,8 @@
 /**
  * Who decides how far V8 lets the heap grow between full GCs: the node command line, the
- * TSMS_HEAP_GROWING_PERCENT environment variable, or (by default) gc-pacing.ts.
+ * TSMS_HEAP_GROWING_PERCENT environment variable, or (by default) gc-pacing.ts. Also whether V8
+ * pretenures allocation sites (off unless the node command line says otherwise; see
+ * choosePretenuring).
  *
  * Why it matters: per-request garbage holds native memory V8 cannot see (each node:http2 stream
  * has a C++ side freed only when its JS wrapper is collected). V8's default growing factor (chosen
@@ -27,9 +29,13 @@ export interface HeapGrowthChoice {
   readonly paced: boolean;
 }
 
+/** The name of a node command-line flag in dashes (`--a_b=1` gives `a-b`); undefined for other arguments. */
+function flagName(arg: string): string | undefined {
+  return arg.startsWith('--') ? arg.slice(2).split('=')[0]!.replaceAll('_', '-') : undefined;
+}
+
 function isNodeHeapFlag(arg: string): boolean {
-  const name = arg.replace(/^--/, '').split('=')[0]!.replaceAll('_', '-');
-  return arg.startsWith('--') && NODE_FLAGS.includes(name);
+  return NODE_FLAGS.includes(flagName(arg) ?? '');
 }
 
 /** The choice, from the node command line, the environment and the default. */
@@ -82,8 +88,9 @@ export function choosePretenuring(execArgv: readonly string[]): PretenuringChoic
   let choice: PretenuringChoice = { pretenuring: false, decidedBy: 'default' };
   // V8 applies its flags in order, so the last mention wins.
   for (const arg of execArgv) {
-    const m = /^--(no[-_]?)?([a-z_-]+)$/.exec(arg);
-    if (m && m[2]!.replaceAll('_', '-') === PRETENURING_FLAG) choice = { pretenuring: m[1] === undefined, decidedBy: 'node command line' };
+    const name = flagName(arg);
+    if (name === PRETENURING_FLAG) choice = { pretenuring: true, decidedBy: 'node command line' };
+    else if (name === `no-${PRETENURING_FLAG}` || name === `no${PRETENURING_FLAG}`) choice = { pretenuring: false, decidedBy: 'node command line' };
   }
   return choice;
 }
