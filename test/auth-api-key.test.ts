@@ -1,7 +1,7 @@
 /**
  * --api_key_file: every REST route and gRPC method needs `Authorization: Bearer <key>` except
- * liveness. Checked on each protocol's endpoints with no key, a wrong key, another scheme and the
- * right key, against the real server process.
+ * liveness and the console's static files (GET). Checked on each protocol's endpoints with no key,
+ * a wrong key, another scheme and the right key, against the real server process.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -110,6 +110,34 @@ describe('API key authentication', () => {
     assert.deepEqual(await res.json(), { predictions: [ten.map((x) => x + 1)] });
   });
 
+  test('REST: the console page, script and style load without the key, and the page can ask for it; its data needs the key', async () => {
+    const statics: readonly [string, RegExp][] = [
+      ['/', /^text\/html/], ['/console', /^text\/html/], ['/console/', /^text\/html/],
+      ['/console/console.js', /^text\/javascript/], ['/console/console.css', /^text\/css/],
+    ];
+    for (const [urlPath, type] of statics) {
+      const res = await rest('GET', urlPath);
+      assert.equal(res.status, 200, urlPath);
+      assert.match(res.headers.get('content-type') ?? '', type, urlPath);
+      const body = await res.text();
+      if (urlPath === '/') assert.match(body, /<input id="api-key" type="password"/);
+      if (urlPath.endsWith('.js')) assert.match(body, /Authorization/);
+      // The same bytes whoever asks: nothing about the models is in them.
+      assert.ok(!body.includes('"dummy"'), `${urlPath} names a model`);
+    }
+    // Only GET is open: anything else on those paths still needs the key.
+    const post = await rest('POST', '/', '{}');
+    assert.equal(post.status, 401);
+    await post.arrayBuffer();
+    const state = await rest('GET', '/console/api/state');
+    assert.equal(state.status, 401);
+    assert.deepEqual(await state.json(), { error: MESSAGE });
+    const keyed = await rest('GET', '/console/api/state', undefined, { Authorization: `Bearer ${KEY}` });
+    assert.equal(keyed.status, 200);
+    const body = (await keyed.json()) as { models: { name: string; versions: { state: string }[] }[] };
+    assert.deepEqual(body.models.map((m) => [m.name, m.versions.map((v) => v.state)]), [['dummy', ['AVAILABLE']]]);
+  });
+
   test('REST: liveness needs no key', async () => {
     const res = await rest('GET', '/v2/health/live');
     assert.equal(res.status, 200);
@@ -152,6 +180,25 @@ describe('API key authentication', () => {
 describe('--api_key_file on the command line', () => {
   const dir = tempDir('tsms-auth-cli-');
   after(() => dir.remove());
+
+  test('with --disable_console the console paths are closed like any other URL', async () => {
+    writeRepository(dir.path, { m: { 1: dummyModel() } });
+    const keyFile = path.join(dir.path, 'api.key');
+    writeFileSync(keyFile, `${KEY}\n`);
+    const server = await startServer({ args: ['--model_name', 'm', '--model_path', path.join(dir.path, 'm'), '--api_key_file', keyFile, '--disable_console'] });
+    try {
+      for (const urlPath of ['/', '/console/', '/console/console.js']) {
+        const res = await fetch(`${server.restUrl}${urlPath}`);
+        assert.equal(res.status, 401, urlPath);
+        assert.deepEqual(await res.json(), { error: MESSAGE });
+        const keyed = await fetch(`${server.restUrl}${urlPath}`, { headers: { Authorization: `Bearer ${KEY}` } });
+        assert.equal(keyed.status, 400, urlPath);
+        await keyed.arrayBuffer();
+      }
+    } finally {
+      await server.stop();
+    }
+  });
 
   test('a missing file is a usage error (exit 64)', async () => {
     const { code, stderr } = await runCli(['--model_name', 'm', '--model_path', dir.path, '--api_key_file', '/nonexistent/key']);

@@ -89,7 +89,7 @@ export interface ServerConfig {
   readonly grpcTls?: TlsFiles;
   /** --rest_tls_cert/--rest_tls_key[/--rest_tls_ca]: HTTPS (mTLS with a CA) on the REST port. */
   readonly restTls?: TlsFiles;
-  /** --api_key_file: every endpoint but liveness requires `Authorization: Bearer <key from file>`. */
+  /** --api_key_file: every endpoint but liveness and the console's static files requires `Authorization: Bearer <key from file>`. */
   readonly apiKeyFile?: string;
 }
 

@@ -4,6 +4,8 @@
  * Everything else the page shows comes from the public APIs (metadata, infer, /metrics), so the
  * console is also an example of using them.
  *
+ * With an API key, the static files stay open and the page asks for the key (CONSOLE_STATIC_PATHS).
+ *
  * The page is plain HTML, CSS and browser code kept as TypeScript modules in page/ (no framework,
  * no bundler): they compile with the server, so wherever dist/src goes (npm package, container
  * image) the console goes too. Bodies are built once at start.
@@ -41,6 +43,13 @@ function staticFile(body: string, type: string): HttpResponse {
 export function consoleScript(): string {
   return `'use strict';\n(${consoleApp.toString()})();\n`;
 }
+
+/**
+ * The console's static files: the same bytes for everyone, no model or server data. They are
+ * served without the API key (--api_key_file), so a browser can load the page, which then asks for
+ * the key and sends it with every request for data, /console/api/state included.
+ */
+export const CONSOLE_STATIC_PATHS: ReadonlySet<string> = new Set(['/', '/console', '/console/', '/console/console.js', '/console/console.css']);
 
 export function registerConsoleRoutes(router: Router, opts: ConsoleRouteOptions): void {
   const page = staticFile(indexHtml, 'text/html; charset=utf-8');

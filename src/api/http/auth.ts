@@ -1,6 +1,7 @@
 /**
- * API-key check for every REST route but liveness. It runs before routing, so a client without
- * the key learns nothing about which URLs or models exist.
+ * API-key check for every REST route but liveness (and, when the console is on, its static files).
+ * It runs before routing, so a client without the key learns nothing about which URLs or models
+ * exist.
  */
 import type { IncomingMessage } from 'node:http';
 import { UNAUTHENTICATED_MESSAGE, type ApiKey } from '../security.js';
@@ -9,9 +10,12 @@ import type { HttpResponse } from './router.js';
 /** Liveness stays open so orchestrators can probe without the key. */
 const OPEN_PATHS: ReadonlySet<string> = new Set(['/v2/health/live']);
 
-/** undefined when the request may proceed, else the 401 answer. */
-export function checkApiKey(apiKey: ApiKey | undefined, req: IncomingMessage, path: string): HttpResponse | undefined {
-  if (!apiKey || OPEN_PATHS.has(path)) return undefined;
+/**
+ * undefined when the request may proceed, else the 401 answer. `alsoOpen` names more paths whose
+ * GET carries no data (the console's static page, script and style: src/console/routes.ts).
+ */
+export function checkApiKey(apiKey: ApiKey | undefined, req: IncomingMessage, path: string, alsoOpen?: ReadonlySet<string>): HttpResponse | undefined {
+  if (!apiKey || OPEN_PATHS.has(path) || (req.method === 'GET' && alsoOpen?.has(path))) return undefined;
   if (apiKey.acceptsAuthorization(req.headers.authorization)) return undefined;
   return {
     status: 401,

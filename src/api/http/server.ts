@@ -22,7 +22,7 @@ import { registerMetricsRoutes } from './metrics-routes.js';
 import { registerRepositoryRoutes } from './repository-routes.js';
 import { JSON_CONTENT_TYPE, errorResponse } from './errors.js';
 import { Router, type HttpResponse, type ReadBodyOptions, type RequestContext } from './router.js';
-import { registerConsoleRoutes } from '../../console/routes.js';
+import { CONSOLE_STATIC_PATHS, registerConsoleRoutes } from '../../console/routes.js';
 import { createRestListener } from './tls.js';
 import { countRequest } from '../../core/gc-pacing.js';
 
@@ -77,6 +77,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
   }
   if (metrics) registerMetricsRoutes(router, metrics);
   if (opts.console) registerConsoleRoutes(router, { registry, ...(manager && { manager }), metricsEnabled: metrics !== undefined });
+  const consolePaths = opts.console ? CONSOLE_STATIC_PATHS : undefined;
   opts.extraRoutes?.(router);
 
   let closing = false;
@@ -98,7 +99,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
       if (!res.writableFinished) controller?.abort(servingError('REQUEST_CANCELLED'));
     });
 
-    let response: HttpResponse | undefined = checkApiKey(opts.apiKey, req, path);
+    let response: HttpResponse | undefined = checkApiKey(opts.apiKey, req, path, consolePaths);
     if (response) {
       writeResponse(req, res, response, bodyRead);
       return;
