@@ -1,7 +1,8 @@
 /**
  * The web console end to end in headless Chromium (Debian's /usr/bin/chromium driven by
  * playwright-core): the page loads, lists `dummy` AVAILABLE, charts traffic from /metrics, sends
- * an image to a detection model and draws its boxes, and shows a classifier's top classes.
+ * an image to a detection model and draws its boxes, and shows a classifier's top classes; with
+ * --api_key_file it asks for the key and works once given the right one.
  * Screenshots go to test-artifacts/. Skips when Chromium is not installed
  * (`apt-get install -y chromium`).
  */
@@ -135,5 +136,47 @@ describe('web console in Chromium', { skip: noBrowser }, () => {
     // MODELS.md: 10 faces with conf > 0.5 on this image.
     assert.equal(await page.locator('#try-result').getAttribute('data-boxes'), '10');
     await page.screenshot({ path: path.join(artifacts, 'console-faces.png'), fullPage: true });
+  });
+});
+
+describe('web console in Chromium with --api_key_file', { skip: noBrowser }, () => {
+  const repo = tempDir('tsms-console-key-');
+  const KEY = 'console-key-0123456789';
+  let server: RunningServer;
+  let browser: Browser;
+
+  before(async () => {
+    mkdirSync(artifacts, { recursive: true });
+    writeRepository(repo.path, { dummy: { 1: dummyModel() } });
+    const keyFile = path.join(repo.path, 'api.key');
+    writeFileSync(keyFile, `${KEY}\n`);
+    server = await startServer({ args: ['--model_name', 'dummy', '--model_path', path.join(repo.path, 'dummy'), '--api_key_file', keyFile] });
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+    repo.remove();
+  });
+
+  it('loads the page without the key, asks for it, keeps asking for a wrong one, and shows the models with the right one', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await page.goto(`${server.restUrl}/`);
+    await page.locator('#auth').waitFor({ state: 'visible' });
+    assert.equal(await page.locator('tr[data-model="dummy"]').count(), 0);
+
+    await page.fill('#api-key', `${KEY}x`);
+    await page.click('#api-key-save');
+    await page.locator('#auth').waitFor({ state: 'visible' });
+    assert.equal(await page.locator('tr[data-model="dummy"]').count(), 0);
+
+    await page.fill('#api-key', KEY);
+    await page.click('#api-key-save');
+    await page.locator('tr[data-model="dummy"][data-version="1"][data-state="AVAILABLE"]').waitFor();
+    assert.equal(await page.locator('#auth').isHidden(), true);
+    assert.equal(await page.evaluate(() => sessionStorage.getItem('tsms-api-key')), KEY);
+    await page.screenshot({ path: path.join(artifacts, 'console-api-key.png'), fullPage: true });
+    await page.close();
   });
 });
