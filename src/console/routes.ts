@@ -44,21 +44,32 @@ export function consoleScript(): string {
   return `'use strict';\n(${consoleApp.toString()})();\n`;
 }
 
+const HTML = 'text/html; charset=utf-8';
+
+/** The console's static files by path: [path, content type, body]. */
+const STATIC_FILES: readonly (readonly [string, string, () => string])[] = [
+  ['/', HTML, () => indexHtml],
+  ['/console', HTML, () => indexHtml],
+  ['/console/', HTML, () => indexHtml],
+  ['/console/console.js', 'text/javascript; charset=utf-8', consoleScript],
+  ['/console/console.css', 'text/css; charset=utf-8', () => styleCss],
+];
+
 /**
- * The console's static files: the same bytes for everyone, no model or server data. They are
- * served without the API key (--api_key_file), so a browser can load the page, which then asks for
- * the key and sends it with every request for data, /console/api/state included.
+ * The paths of the console's static files: the same bytes for everyone, no model or server data.
+ * They are served without the API key (--api_key_file), so a browser can load the page, which then
+ * asks for the key and sends it with every request for data, /console/api/state included.
  */
-export const CONSOLE_STATIC_PATHS: ReadonlySet<string> = new Set(['/', '/console', '/console/', '/console/console.js', '/console/console.css']);
+export const CONSOLE_STATIC_PATHS: ReadonlySet<string> = new Set(STATIC_FILES.map(([path]) => path));
+
+/** A route pattern matching exactly these paths. */
+function exactly(paths: ReadonlySet<string>): RegExp {
+  return new RegExp(`^(?:${[...paths].map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})$`);
+}
 
 export function registerConsoleRoutes(router: Router, opts: ConsoleRouteOptions): void {
-  const page = staticFile(indexHtml, 'text/html; charset=utf-8');
-  const files = new Map<string, HttpResponse>([
-    ['console.js', staticFile(consoleScript(), 'text/javascript; charset=utf-8')],
-    ['console.css', staticFile(styleCss, 'text/css; charset=utf-8')],
-  ]);
-  router.add(/^\/(?:console\/?)?$/, { GET: () => page });
-  router.add(/^\/console\/(?<file>console\.js|console\.css)$/, { GET: (ctx) => files.get(ctx.params['file']!) });
+  const files = new Map(STATIC_FILES.map(([path, type, body]) => [path, staticFile(body(), type)]));
+  router.add(exactly(CONSOLE_STATIC_PATHS), { GET: (ctx) => files.get(ctx.path)! });
   router.add(/^\/console\/api\/state$/, {
     GET: () => ({
       status: 200,
