@@ -13,7 +13,9 @@
  * as freshly allocated external memory each time it arrives: 12.6 MB tensors over KServe REST
  * ran 281 scavenges in a 7 s window before, 97 with shared buffers). onnxruntime refuses shared
  * memory, so an inference worker copies such an input into its own (plain) pool, off the event
- * loop. Sizes are powers of two, so one buffer fits many request sizes (at most 2× the memory).
+ * loop. Copies into and out of shared buffers go through copy-bytes.ts: V8's own copies are up to
+ * 7× slower on shared memory. Sizes are powers of two, so one buffer fits many request sizes (at
+ * most 2× the memory).
  */
 export interface BufferPoolOptions {
   /** Pooled buffers are SharedArrayBuffers (those under `minBytes` stay plain ArrayBuffers). */

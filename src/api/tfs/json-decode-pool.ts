@@ -22,6 +22,7 @@
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { BufferPool } from '../../core/buffer-pool.js';
+import { copyBytes } from '../../core/copy-bytes.js';
 import { usableCpus } from '../../runtime/cpu.js';
 import { isStringData, type TensorMap, type TensorSpec } from '../../core/tensor.js';
 import { initialCapacity, type FastPredictBody } from './rest-fast-json.js';
@@ -93,7 +94,7 @@ export class JsonDecodePool {
       return Promise.reject(new DecodeUnavailable(`cannot start a JSON decode worker: ${(err as Error).message}`));
     }
     const shared = this.#bodies.take(Math.max(1, body.byteLength)) as SharedArrayBuffer;
-    new Uint8Array(shared, 0, body.byteLength).set(body);
+    copyBytes(new Uint8Array(shared, 0, body.byteLength), body);
     const room = this.#rooms.take(initialCapacity(spec, body.byteLength) * (spec.dtype === 'FP32' ? 4 : 8));
     const job: DecodeJob = {
       id: this.#nextId++, body: shared, length: body.byteLength, spec: { name: spec.name, dtype: spec.dtype, shape: [...spec.shape] }, ...(room && { room }),

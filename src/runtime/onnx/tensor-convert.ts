@@ -5,6 +5,7 @@
 import * as ort from 'onnxruntime-node';
 import { type DType, type NumericArray, dtypeInfo, fromOrt } from '../../core/dtype.js';
 import { servingError } from '../../core/errors.js';
+import { copyBytes } from '../../core/copy-bytes.js';
 import { elementCount, isStringData, type Tensor, type TensorMap, type TensorSpec } from '../../core/tensor.js';
 import { isHandedOver } from '../owned-buffers.js';
 import type { BufferPool } from '../../core/buffer-pool.js';
@@ -95,7 +96,7 @@ export function toWire(name: string, t: Tensor, pool: BufferPool, transfer: Arra
     return { name, dtype: t.dtype, dims, data: source };
   }
   const buffer = pool.take(source.byteLength);
-  new Uint8Array(buffer, 0, source.byteLength).set(new Uint8Array(source.buffer, source.byteOffset, source.byteLength));
+  copyBytes(new Uint8Array(buffer, 0, source.byteLength), new Uint8Array(source.buffer, source.byteOffset, source.byteLength));
   if (buffer instanceof SharedArrayBuffer) shared.push(buffer);
   else transfer.push(buffer as ArrayBuffer);
   return { name, dtype: t.dtype, dims, data: new info.array!(buffer, 0, source.byteLength / info.size) };
@@ -110,7 +111,7 @@ export function unshare(w: WireTensor, pool: BufferPool, local: ArrayBuffer[]): 
   const source = w.data as NumericArray;
   if (!(source.buffer instanceof SharedArrayBuffer)) return w;
   const buffer = pool.take(source.byteLength) as ArrayBuffer;
-  new Uint8Array(buffer, 0, source.byteLength).set(new Uint8Array(source.buffer, source.byteOffset, source.byteLength));
+  copyBytes(new Uint8Array(buffer, 0, source.byteLength), new Uint8Array(source.buffer, source.byteOffset, source.byteLength));
   local.push(buffer);
   const info = dtypeInfo(w.dtype);
   return { ...w, data: new info.array!(buffer, 0, source.byteLength / info.size) };
