@@ -270,16 +270,18 @@ function computeRatios(rows: Row[]): void {
   };
   for (const r of rows) {
     const sameGroup = (x: Row) => x.model === r.model && x.api === r.api && x.concurrency === r.concurrency && x.connections === r.connections && x.status === 'ok';
-    // The floor row is read against the bare transport too: how close any server could come.
+    const inproc = rows.filter((x) => x.kind === 'inproc' && x.model === r.model && x.concurrency === r.concurrency && x.status === 'ok');
+    const readAgainstInproc = () => {
+      if (inproc.length) r.ratios.inproc = perRep(r, (i) => Math.max(0, ...inproc.map((x) => x.reps[i]?.reqPerSec ?? 0)) || undefined, `best of ${inproc.map((x) => x.server.replace('limit: ', '')).join(' / ')}`);
+    };
+    // The floor row is read against the same limits as tsms: how close any server could come.
     if (r.kind === 'http2-ort' && r.status === 'ok') {
       const bare = rows.find((x) => x.kind === 'bare' && sameGroup(x));
       if (bare) r.ratios.bare = perRep(r, (i) => bare.reps[i]?.reqPerSec, bare.server.replace('limit: ', ''));
+      readAgainstInproc();
     }
     if (r.kind !== 'tsms' || r.status !== 'ok') continue;
-    const inproc = rows.filter((x) => x.kind === 'inproc' && x.model === r.model && x.concurrency === r.concurrency && x.status === 'ok');
-    if (inproc.length && r.variant === 'default') {
-      r.ratios.inproc = perRep(r, (i) => Math.max(0, ...inproc.map((x) => x.reps[i]?.reqPerSec ?? 0)) || undefined, `best of ${inproc.map((x) => x.server.replace('limit: ', '')).join(' / ')}`);
-    }
+    if (r.variant === 'default') readAgainstInproc();
     const bare = rows.find((x) => x.kind === 'bare' && sameGroup(x));
     if (bare) {
       r.ratios.bare = perRep(r, (i) => bare.reps[i]?.reqPerSec, bare.server.replace('limit: ', ''));

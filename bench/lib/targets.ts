@@ -11,9 +11,9 @@ function lookupIn(rows: readonly Row[]): Lookup {
     rows.find((r) => r.kind === 'tsms' && r.model === model && r.api === api && r.concurrency === c && r.variant === variant && r.connections === connections);
 }
 
-/** The node:http2 + onnxruntime floor row of a dummy gRPC scenario at 8 in flight. */
-function floorRow(rows: readonly Row[], api: string): Row | undefined {
-  return rows.find((r) => r.kind === 'http2-ort' && r.model === 'dummy' && r.api === api && r.concurrency === 8 && r.status === 'ok');
+/** The node:http2 + onnxruntime floor row of a gRPC scenario at 8 in flight. */
+function floorRow(rows: readonly Row[], model: string, api: string): Row | undefined {
+  return rows.find((r) => r.kind === 'http2-ort' && r.model === model && r.api === api && r.concurrency === 8 && r.status === 'ok');
 }
 
 const fmt = (v: number, digits = 2) => (Number.isFinite(v) ? v.toFixed(digits) : '–');
@@ -28,7 +28,8 @@ function ratioTarget(id: string, text: string, row: Row | undefined, ratio: 'inp
   // What the transport alone allows: the bare server (no decoding, no inference) ÷ in-process, same run.
   const bare = row.ratios.bare;
   if (ratio === 'inproc' && bare && bare.value > 0) note += `; bare transport alone reached ${fmt(r.value / bare.value)}× in-process`;
-  if (floor?.ratios.bare) note += `; node:http2 + onnxruntime alone (no API code) reached ${fmt(floor.ratios.bare.value)}× ${floor.ratios.bare.against}`;
+  const floorRatio = floor?.ratios[ratio];
+  if (floorRatio) note += `; node:http2 + onnxruntime alone (no API code) reached ${fmt(floorRatio.value)}× ${ratio === 'inproc' ? 'in-process' : floorRatio.against}`;
   return { id, text, goal: goalText, value: `${fmt(r.value)}×`, pass: r.value >= goal, note };
 }
 
@@ -38,8 +39,8 @@ export function evaluateTargets(rows: readonly Row[], eld: EldResult | undefined
     ratioTarget('cnn-grpc', 'TFS gRPC Predict, cnn, 8 in flight vs in-process', row('cnn', 'tfs-grpc', 8), 'inproc', 0.95),
     ratioTarget('cnn-kserve-rest', 'KServe REST binary, cnn, 8 in flight vs in-process', row('cnn', 'kserve-rest-bin', 8), 'inproc', 0.95),
     ratioTarget('json-150k', 'TFS REST JSON, 150k floats (cnn), 8 in flight vs naive JSON.parse server', row('cnn', 'tfs-rest-json', 8), 'naive-json', 3),
-    ratioTarget('dummy-grpc', 'TFS gRPC, dummy, 8 in flight vs bare grpc-js', row('dummy', 'tfs-grpc', 8), 'bare', 0.9, floorRow(rows, 'tfs-grpc')),
-    ratioTarget('dummy-kserve-grpc', 'KServe gRPC, dummy, 8 in flight vs bare grpc-js', row('dummy', 'kserve-grpc', 8), 'bare', 0.9, floorRow(rows, 'kserve-grpc')),
+    ratioTarget('dummy-grpc', 'TFS gRPC, dummy, 8 in flight vs bare grpc-js', row('dummy', 'tfs-grpc', 8), 'bare', 0.9, floorRow(rows, 'dummy', 'tfs-grpc')),
+    ratioTarget('dummy-kserve-grpc', 'KServe gRPC, dummy, 8 in flight vs bare grpc-js', row('dummy', 'kserve-grpc', 8), 'bare', 0.9, floorRow(rows, 'dummy', 'kserve-grpc')),
   ];
 
   const c1 = row('dummy', 'tfs-grpc', 1);
@@ -55,8 +56,8 @@ export function evaluateTargets(rows: readonly Row[], eld: EldResult | undefined
     // throughput from batching (node-perf §2 rule 4); its on/off pair is shown as a row only.
     ratioTarget('batching', 'dynamic batching on vs off (mlp 4×512², TFS gRPC, 16 clients × batch 1)', row('mlp', 'tfs-grpc', 16, 'batching', 16), 'variant-off', 1.3),
     ratioTarget('big-kserve-rest', '12 MB tensor, KServe REST binary, 8 in flight vs in-process', row('big', 'kserve-rest-bin', 8), 'inproc', 0.8),
-    ratioTarget('big-grpc', '12 MB tensor, TFS gRPC, 8 in flight vs in-process', row('big', 'tfs-grpc', 8), 'inproc', 0.5),
-    ratioTarget('big-kserve-grpc', '12 MB tensor, KServe gRPC, 8 in flight vs in-process', row('big', 'kserve-grpc', 8), 'inproc', 0.5),
+    ratioTarget('big-grpc', '12 MB tensor, TFS gRPC, 8 in flight vs in-process', row('big', 'tfs-grpc', 8), 'inproc', 0.5, floorRow(rows, 'big', 'tfs-grpc')),
+    ratioTarget('big-kserve-grpc', '12 MB tensor, KServe gRPC, 8 in flight vs in-process', row('big', 'kserve-grpc', 8), 'inproc', 0.5, floorRow(rows, 'big', 'kserve-grpc')),
   );
 
   const eldText = 'event-loop delay p99 while cnn is under load (probe p99, see notes)';

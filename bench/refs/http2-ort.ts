@@ -2,12 +2,14 @@
  * Floor of a gRPC model server in Node: a node:http2 server (no grpc-js, no API code) that reads
  * each request, runs onnxruntime-node once on the model's bench input (a fixed tensor: nothing is
  * decoded) and answers the pre-encoded reply tsms sent, framed, with grpc-status 0. What a server
- * cannot go below on this transport plus this runtime; tsms's dummy rows are read against it.
+ * cannot go below on this transport plus this runtime; tsms's dummy and 12 MB gRPC rows are read
+ * against it.
  *   node dist/bench/refs/http2-ort.js '<json Params>'   → prints "READY"
  */
 import { readFileSync } from 'node:fs';
 import http2 from 'node:http2';
 import * as ort from 'onnxruntime-node';
+import { defaultHttp2Tuning } from '../../src/api/grpc/http2-tuning.js';
 import { frame } from '../lib/codec/grpc-frame.js';
 import { referenceSessionOptions } from '../lib/ort-options.js';
 
@@ -31,7 +33,21 @@ const input = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset +
 const session = await ort.InferenceSession.create(params.modelFile, referenceSessionOptions(1));
 let sink = 0; // keeps the run's result observable
 
-const server = http2.createServer({ settings: { maxConcurrentStreams: 1000 } });
+// The HTTP/2 windows and frame size tsms uses (without them a 12 MB request waits on 64 KB windows),
+// and grpc-js's session memory limit (node's default of 10 MB refuses new streams while 12 MB
+// replies are queued: h2load saw 24 of 200 streams reset).
+const { streamWindow, connectionWindow, maxFrameSize } = defaultHttp2Tuning;
+const server = http2.createServer({
+  maxSessionMemory: Number.MAX_SAFE_INTEGER,
+  settings: { maxConcurrentStreams: 1000, initialWindowSize: streamWindow, maxFrameSize },
+});
+server.on('session', (session) => {
+  try {
+    session.setLocalWindowSize(connectionWindow);
+  } catch {
+    // a session already torn down by its client
+  }
+});
 server.on('stream', (stream) => {
   stream.on('data', () => {});
   stream.on('end', () => {
