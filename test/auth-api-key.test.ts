@@ -125,10 +125,18 @@ describe('API key authentication', () => {
       // The same bytes whoever asks: nothing about the models is in them.
       assert.ok(!body.includes('"dummy"'), `${urlPath} names a model`);
     }
-    // Only GET is open: anything else on those paths still needs the key.
+    // HEAD (curl -I, link checkers) answers as GET does, without the body.
+    const head = await rest('HEAD', '/console/console.js');
+    assert.equal(head.status, 200);
+    assert.match(head.headers.get('content-type') ?? '', /^text\/javascript/);
+    assert.equal(await head.text(), '');
+    // Only reads are open: anything else on those paths still needs the key.
     const post = await rest('POST', '/', '{}');
     assert.equal(post.status, 401);
     await post.arrayBuffer();
+    const headState = await rest('HEAD', '/console/api/state');
+    assert.equal(headState.status, 401);
+    await headState.arrayBuffer();
     const state = await rest('GET', '/console/api/state');
     assert.equal(state.status, 401);
     assert.deepEqual(await state.json(), { error: MESSAGE });

@@ -12,10 +12,11 @@ const OPEN_PATHS: ReadonlySet<string> = new Set(['/v2/health/live']);
 
 /**
  * undefined when the request may proceed, else the 401 answer. `alsoOpen` names more paths whose
- * GET carries no data (the console's static page, script and style: src/console/routes.ts).
+ * GET carries no data (the console's static page, script and style: src/console/routes.ts); HEAD,
+ * which the router answers with the GET handler minus the body, is open with it.
  */
 export function checkApiKey(apiKey: ApiKey | undefined, req: IncomingMessage, path: string, alsoOpen?: ReadonlySet<string>): HttpResponse | undefined {
-  if (!apiKey || OPEN_PATHS.has(path) || (req.method === 'GET' && alsoOpen?.has(path))) return undefined;
+  if (!apiKey || OPEN_PATHS.has(path) || (isRead(req.method) && alsoOpen?.has(path))) return undefined;
   if (apiKey.acceptsAuthorization(req.headers.authorization)) return undefined;
   return {
     status: 401,
@@ -23,3 +24,5 @@ export function checkApiKey(apiKey: ApiKey | undefined, req: IncomingMessage, pa
     headers: { 'WWW-Authenticate': 'Bearer' },
   };
 }
+
+const isRead = (method: string | undefined): boolean => method === 'GET' || method === 'HEAD';
