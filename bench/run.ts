@@ -375,7 +375,29 @@ async function withRssPeak<T>(pid: number, phase: () => Promise<T>, windowMs?: n
   return [result, Math.max(...samples.filter((s) => s.at >= from).map((s) => s.mb)), ended - from];
 }
 
-/** RSS after loading each model alone, after N1 and after N2 requests (peaks sampled during each). */
+interface MemoryPhases {
+  readonly rssFirstMB: number;
+  readonly peakFirstMB: number;
+  readonly rssSecondMB: number;
+  readonly peakSecondMB: number;
+  readonly errors: number;
+  readonly tool: string;
+}
+
+/** N1 requests, then N2 − N1 more, at 8 in flight; RSS at the end of each phase and its peak during it. */
+async function memoryPhases(pid: number, gen: Generators['grpc'], base: LoadSpec, first: number, second: number): Promise<MemoryPhases> {
+  const [r1, peakFirstMB, windowMs] = await withRssPeak(pid, () => gen.run({ ...base, requests: first }));
+  const rssFirstMB = treeRssBytes(pid) / MB;
+  const [r2, peakSecondMB] = await withRssPeak(pid, () => gen.run({ ...base, requests: second - first }), windowMs);
+  return { rssFirstMB, peakFirstMB, rssSecondMB: treeRssBytes(pid) / MB, peakSecondMB, errors: r1.errors + r2.errors, tool: r1.tool };
+}
+
+/**
+ * RSS after loading each model alone, after N1 and after N2 requests (peaks sampled during each).
+ * Over gRPC the node:http2 + onnxruntime floor runs the same phases: how much any Node server's
+ * resident set moves over those requests (V8's heap and malloc settle over the first tens of
+ * thousands of requests, and with 12 MB tensors the GC sawtooth spans ~45 MB).
+ */
 async function measureMemory(ctx: Ctx): Promise<MemoryResult[]> {
   const out: MemoryResult[] = [];
   for (const [model, [first, second]] of Object.entries(ctx.opts.memoryRequests)) {
@@ -387,34 +409,41 @@ async function measureMemory(ctx: Ctx): Promise<MemoryResult[]> {
       continue;
     }
     log(`memory: ${model} over ${APIS[api].label}, ${first} then ${second} requests`);
+    const grpc = APIS[api].transport === 'grpc';
+    const gen = grpc ? ctx.gens.grpc : ctx.gens.httpCount;
+    const spec = (port: number) => ({ ...loadSpec(ctx, { model, api, concurrency: 8, timeoutSeconds: 60 }, port), seconds: undefined });
+    let result: MemoryResult;
     let server: RunningTsms | undefined;
     try {
       server = await startTsms(configFor([m]), ctx.work, `memory-${model}`);
       await sleep(500);
       const rssLoaded = treeRssBytes(server.child.pid) / MB;
-      const port = APIS[api].transport === 'grpc' ? server.grpcPort : server.restPort;
-      const gen = APIS[api].transport === 'grpc' ? ctx.gens.grpc : ctx.gens.httpCount;
-      const base = { ...loadSpec(ctx, { model, api, concurrency: 8, timeoutSeconds: 60 }, port), seconds: undefined };
-      const pid = server.child.pid;
-      const [r1, peakFirst, windowMs] = await withRssPeak(pid, () => gen.run({ ...base, requests: first }));
-      const rssFirst = treeRssBytes(pid) / MB;
-      const [r2, peakSecond] = await withRssPeak(pid, () => gen.run({ ...base, requests: second - first }), windowMs);
-      const rssSecond = treeRssBytes(pid) / MB;
-      const errors = r1.errors + r2.errors;
-      out.push({
-        model, status: 'ok', api: `${APIS[api].label} (${r1.tool}, 8 in flight)`, rssLoadedMB: rssLoaded,
-        firstRequests: first, rssAfterFirstMB: rssFirst, peakFirstMB: peakFirst, secondRequests: second, rssAfterSecondMB: rssSecond, peakSecondMB: peakSecond,
-        growthMB: peakSecond - peakFirst, errors,
+      const p = await memoryPhases(server.child.pid, gen, spec(grpc ? server.grpcPort : server.restPort), first, second);
+      result = {
+        model, status: 'ok', api: `${APIS[api].label} (${p.tool}, 8 in flight)`, rssLoadedMB: rssLoaded,
+        firstRequests: first, rssAfterFirstMB: p.rssFirstMB, peakFirstMB: p.peakFirstMB, secondRequests: second, rssAfterSecondMB: p.rssSecondMB, peakSecondMB: p.peakSecondMB,
+        growthMB: p.peakSecondMB - p.peakFirstMB, errors: p.errors,
         note: [
-          errors ? `${errors} failed requests` : '',
+          p.errors ? `${p.errors} failed requests` : '',
           first < 10_000 ? `fewer requests than 10k/50k to keep the run time${ctx.opts.profile === 'full' ? '' : ' (--full runs more)'}` : '',
         ].filter(Boolean).join('; ') || undefined,
-      });
+      };
     } catch (err) {
       out.push({ model, status: 'error', note: (err as Error).message.split('\n')[0] });
+      continue;
     } finally {
       await server?.stop();
     }
+    if (grpc) {
+      try {
+        const reply = ctx.replyFiles.get(pairKey(model, api))!;
+        const floor = await withReference(() => startHttp2Ort(reply.file, m, ctx.inputFiles.get(model)!), (ref) => memoryPhases(ref.child.pid, gen, spec(ref.port), first, second));
+        result = { ...result, floorGrowthMB: floor.peakSecondMB - floor.peakFirstMB };
+      } catch (err) {
+        log(`  memory floor for ${model}: ${(err as Error).message.split('\n')[0]}`);
+      }
+    }
+    out.push(result);
   }
   return out;
 }

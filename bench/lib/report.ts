@@ -73,11 +73,11 @@ function targetsTable(targets: readonly TargetResult[]): string {
 function memoryTable(memory: readonly MemoryResult[], serverRss: Report['serverRss']): string {
   const mb = (v: number | undefined) => (v === undefined ? '–' : v.toFixed(1));
   const lines = [
-    '| model | API | RSS after load MB | requests | RSS at end MB | peak MB | requests | RSS at end MB | peak MB | growth of peak MB | notes |',
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|',
-    ...memory.map((m) => `| ${m.model} | ${m.api ?? '–'} | ${mb(m.rssLoadedMB)} | ${m.firstRequests ?? '–'} | ${mb(m.rssAfterFirstMB)} | ${mb(m.peakFirstMB)} | ${m.secondRequests ?? '–'} | ${mb(m.rssAfterSecondMB)} | ${mb(m.peakSecondMB)} | ${mb(m.growthMB)} | ${m.status === 'ok' ? (m.note ?? '') : `${m.status}: ${m.note ?? ''}`} |`),
+    '| model | API | RSS after load MB | requests | RSS at end MB | peak MB | requests | RSS at end MB | peak MB | growth of peak MB | floor growth MB | notes |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+    ...memory.map((m) => `| ${m.model} | ${m.api ?? '–'} | ${mb(m.rssLoadedMB)} | ${m.firstRequests ?? '–'} | ${mb(m.rssAfterFirstMB)} | ${mb(m.peakFirstMB)} | ${m.secondRequests ?? '–'} | ${mb(m.rssAfterSecondMB)} | ${mb(m.peakSecondMB)} | ${mb(m.growthMB)} | ${mb(m.floorGrowthMB)} | ${m.status === 'ok' ? (m.note ?? '') : `${m.status}: ${m.note ?? ''}`} |`),
   ];
-  lines.push('', 'Peak: the highest resident set of the server process tree sampled every 100 ms with the load running, over the second half of the first phase and over an equally long window at the end of the second. A single sample lands anywhere on the GC sawtooth (with 12 MB tensors it spans ~45 MB), so growth is judged on the peaks.');
+  lines.push('', 'Peak: the highest resident set of the server process tree sampled every 100 ms with the load running, over the second half of the first phase and over an equally long window at the end of the second. A single sample lands anywhere on the GC sawtooth (with 12 MB tensors it spans ~45 MB), so growth is judged on the peaks. Floor growth: the node:http2 + onnxruntime floor (no API code) over the same requests, as a measure of how much the resident set of any Node server moves there.');
   if (serverRss) lines.push('', `Server with all bench models: RSS ${serverRss.afterLoadMB.toFixed(1)} MB after load, ${serverRss.afterBenchMB.toFixed(1)} MB after the whole run.`);
   return lines.join('\n');
 }

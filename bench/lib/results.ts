@@ -98,6 +98,8 @@ export interface MemoryResult {
   readonly peakSecondMB?: number;
   /** peakSecondMB - peakFirstMB: single samples land anywhere on the GC sawtooth. */
   readonly growthMB?: number;
+  /** The same growth for the node:http2 + onnxruntime floor over the same requests (gRPC only). */
+  readonly floorGrowthMB?: number;
   readonly errors?: number;
 }
 
