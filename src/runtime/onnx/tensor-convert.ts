@@ -3,7 +3,7 @@
  * Numeric data is never turned into JS numbers: it stays a typed array end to end.
  */
 import * as ort from 'onnxruntime-node';
-import { type DType, type NumericArray, dtypeInfo, fromOrt } from '../../core/dtype.js';
+import { type DType, type DTypeInfo, type NumericArray, dtypeInfo, fromOrt } from '../../core/dtype.js';
 import { servingError } from '../../core/errors.js';
 import { copyBytes } from '../../core/copy-bytes.js';
 import { elementCount, isStringData, type Tensor, type TensorMap, type TensorSpec } from '../../core/tensor.js';
@@ -95,11 +95,17 @@ export function toWire(name: string, t: Tensor, pool: BufferPool, transfer: Arra
     transfer.push(source.buffer);
     return { name, dtype: t.dtype, dims, data: source };
   }
+  const data = copyFromPool(source, info, pool);
+  if (data.buffer instanceof SharedArrayBuffer) shared.push(data.buffer);
+  else transfer.push(data.buffer as ArrayBuffer);
+  return { name, dtype: t.dtype, dims, data };
+}
+
+/** `source`'s elements, copied into the start of a buffer taken from `pool`. */
+function copyFromPool(source: NumericArray, info: DTypeInfo, pool: BufferPool): NumericArray {
   const buffer = pool.take(source.byteLength);
   copyBytes(new Uint8Array(buffer, 0, source.byteLength), new Uint8Array(source.buffer, source.byteOffset, source.byteLength));
-  if (buffer instanceof SharedArrayBuffer) shared.push(buffer);
-  else transfer.push(buffer as ArrayBuffer);
-  return { name, dtype: t.dtype, dims, data: new info.array!(buffer, 0, source.byteLength / info.size) };
+  return new info.array!(buffer, 0, source.byteLength / info.size);
 }
 
 /**
@@ -110,11 +116,9 @@ export function unshare(w: WireTensor, pool: BufferPool, local: ArrayBuffer[]): 
   if (Array.isArray(w.data)) return w;
   const source = w.data as NumericArray;
   if (!(source.buffer instanceof SharedArrayBuffer)) return w;
-  const buffer = pool.take(source.byteLength) as ArrayBuffer;
-  copyBytes(new Uint8Array(buffer, 0, source.byteLength), new Uint8Array(source.buffer, source.byteOffset, source.byteLength));
-  local.push(buffer);
-  const info = dtypeInfo(w.dtype);
-  return { ...w, data: new info.array!(buffer, 0, source.byteLength / info.size) };
+  const data = copyFromPool(source, dtypeInfo(w.dtype), pool);
+  local.push(data.buffer as ArrayBuffer);
+  return { ...w, data };
 }
 
 /** Wire tensor → ORT tensor, in the worker; wraps the transferred buffer. */
