@@ -25,8 +25,8 @@ import { benchScript, resultsDir, sharedModels } from './lib/paths.js';
 import { treeRssBytes } from './lib/proc.js';
 import { renderMarkdown, type Report } from './lib/report.js';
 import { summarize, type EldResult, type MemoryResult, type Row } from './lib/results.js';
-import { allScenarios, API_ORDER, inprocConfigs, INPROC_CONCURRENCY, scenarioId, type InprocConfig, type LimitKind, type Scenario } from './lib/scenarios.js';
-import { configFor, SERVER_VARIANTS, startBareGrpc, startBareHttp, startHttp2Ort, startTsms, type RunningReference, type RunningTsms, type ServerVariant } from './lib/servers.js';
+import { allScenarios, API_ORDER, floorWorkers, inprocConfigs, INPROC_CONCURRENCY, scenarioId, type InprocConfig, type LimitKind, type Scenario } from './lib/scenarios.js';
+import { configFor, SERVER_VARIANTS, startBareGrpc, startBareHttp, startHttp2Floor, startHttpFloor, startTsms, type FloorSpec, type RunningReference, type RunningTsms, type ServerVariant } from './lib/servers.js';
 import { killLiveChildren, runToEnd } from './lib/spawn.js';
 import { median } from './lib/stats.js';
 import { evaluateTargets } from './lib/targets.js';
@@ -212,7 +212,10 @@ function plan(ctx: Ctx, scenarios: readonly Scenario[], allLimits: boolean): { r
         const grpcT = APIS[api].transport === 'grpc';
         addLimit('bare', 'bare', grpcT ? 'bare grpc-js' : 'bare node:http',
           () => (grpcT ? startBareGrpc(reply.file) : startBareHttp(reply.file, reply.reply.contentType, { ...reply.reply.headers }, 'none')));
-        addLimit('http2-ort', 'h2ort', 'node:http2 + onnxruntime', () => startHttp2Ort(reply.file, ctx.models.get(model)!, ctx.inputFiles.get(model)!));
+        const floor: FloorSpec = { model: ctx.models.get(model)!, inputFile: ctx.inputFiles.get(model)!, workers: floorWorkers(model) };
+        const floorThreads = floor.workers > 0 ? ` (${floor.workers} worker threads)` : '';
+        addLimit('floor', 'floor', `${grpcT ? 'node:http2' : 'node:http'} + onnxruntime${floorThreads}`,
+          () => (grpcT ? startHttp2Floor(reply.file, floor) : startHttpFloor(reply.file, reply.reply.contentType, { ...reply.reply.headers }, floor)));
         addLimit('naive-json', 'naive', 'naive JSON.parse server', () => startBareHttp(reply.file, reply.reply.contentType, { ...reply.reply.headers }, 'naive-json'));
         if (items.length) groups.push(items);
       }
@@ -275,7 +278,7 @@ function computeRatios(rows: Row[]): void {
       if (inproc.length) r.ratios.inproc = perRep(r, (i) => Math.max(0, ...inproc.map((x) => x.reps[i]?.reqPerSec ?? 0)) || undefined, `best of ${inproc.map((x) => x.server.replace('limit: ', '')).join(' / ')}`);
     };
     // The floor row is read against the same limits as tsms: how close any server could come.
-    if (r.kind === 'http2-ort' && r.status === 'ok') {
+    if (r.kind === 'floor' && r.status === 'ok') {
       const bare = rows.find((x) => x.kind === 'bare' && sameGroup(x));
       if (bare) r.ratios.bare = perRep(r, (i) => bare.reps[i]?.reqPerSec, bare.server.replace('limit: ', ''));
       readAgainstInproc();
@@ -437,7 +440,8 @@ async function measureMemory(ctx: Ctx): Promise<MemoryResult[]> {
     if (grpc) {
       try {
         const reply = ctx.replyFiles.get(pairKey(model, api))!;
-        const floor = await withReference(() => startHttp2Ort(reply.file, m, ctx.inputFiles.get(model)!), (ref) => memoryPhases(ref.child.pid, gen, spec(ref.port), first, second));
+        const floorSpec: FloorSpec = { model: m, inputFile: ctx.inputFiles.get(model)!, workers: floorWorkers(model) };
+        const floor = await withReference(() => startHttp2Floor(reply.file, floorSpec), (ref) => memoryPhases(ref.child.pid, gen, spec(ref.port), first, second));
         result = { ...result, floorGrowthMB: floor.peakSecondMB - floor.peakFirstMB };
       } catch (err) {
         log(`  memory floor for ${model}: ${(err as Error).message.split('\n')[0]}`);

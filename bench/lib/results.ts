@@ -2,7 +2,7 @@
 import type { Measurement } from './measure.js';
 import { median } from './stats.js';
 
-export type RowKind = 'tsms' | 'bare' | 'naive-json' | 'http2-ort' | 'inproc';
+export type RowKind = 'tsms' | 'bare' | 'naive-json' | 'floor' | 'inproc';
 export type RowStatus = 'ok' | 'n/a' | 'error' | 'skipped';
 
 export interface Row {

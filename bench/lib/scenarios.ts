@@ -16,8 +16,11 @@ export type LimitKind =
   | 'bare'
   /** naive REST server: JSON.parse + .flat(Infinity) of the same body, same reply bytes. */
   | 'naive-json'
-  /** node:http2 server that runs onnxruntime once per request and answers the same bytes (no API code). */
-  | 'http2-ort'
+  /**
+   * node:http2 (gRPC) or node:http (REST) server that runs onnxruntime once per request on a fixed
+   * input and answers the same bytes (no API code): what no server on that transport can beat.
+   */
+  | 'floor'
   /** the same scenario on the default server (for metrics / batching variants). */
   | 'variant-off';
 
@@ -65,15 +68,33 @@ function matrix(models: readonly string[]): Scenario[] {
         if (!profiles) continue;
         const limits: LimitKind[] = ['inproc', 'bare'];
         if (model === 'cnn' && api === 'tfs-rest-json') limits.push('naive-json');
-        // The floor under the dummy-vs-bare-grpc-js and 12 MB gRPC targets: transport plus one inline
-        // run, nothing else. tsms does not use grpc-js's per-call code, so for 12 MB bare grpc-js is
-        // no bound for it (0.09-0.11x in-process); this floor is.
-        if ((model === 'dummy' || model === 'big') && concurrency === 8 && (api === 'tfs-grpc' || api === 'kserve-grpc')) limits.push('http2-ort');
+        // The floor under the dummy-vs-bare-grpc-js, cnn and 12 MB targets: transport plus one run,
+        // nothing else. tsms does not use grpc-js's per-call code, so for 12 MB bare grpc-js is no
+        // bound for it (0.09-0.11x in-process); this floor is. For cnn the bare transports say
+        // nothing (they skip the 10 ms of inference); the floor shows what is left of in-process
+        // once a transport and a worker hop share the 2 cores.
+        if (concurrency === 8 && floorFor(model, api)) limits.push('floor');
         out.push({ model, api, concurrency, variant: 'default', profiles, limits, timeoutSeconds: model === 'big' ? 60 : undefined });
       }
     }
   }
   return out;
+}
+
+/** Where a floor row runs: the scenarios of the targets it bounds. */
+function floorFor(model: string, api: ApiName): boolean {
+  if (model === 'dummy' || model === 'big') return api === 'tfs-grpc' || api === 'kserve-grpc';
+  if (model === 'cnn') return api === 'tfs-grpc' || api === 'kserve-rest-bin';
+  return false;
+}
+
+/**
+ * Worker threads of a model's floor: compute-bound models run as tsms runs them on 2 cores (2
+ * workers x intraOp 1; one main-thread session would leave a core idle), the others on the main
+ * thread (a hop would cost more than their run).
+ */
+export function floorWorkers(model: string): number {
+  return model === 'cnn' || model === 'mobilenet' ? 2 : 0;
 }
 
 export function allScenarios(extraModels: readonly string[]): Scenario[] {

@@ -99,9 +99,26 @@ export function startBareGrpc(responseFile: string): Promise<RunningReference> {
   return startReference('refs/bare-grpc.js', { responseFile });
 }
 
-/** The node:http2 + onnxruntime floor (refs/http2-ort.ts) for a gRPC scenario. */
-export function startHttp2Ort(responseFile: string, model: { file: string; inputName: string; inputShape: readonly number[] }, inputFile: string): Promise<RunningReference> {
-  return startReference('refs/http2-ort.js', { responseFile, modelFile: model.file, inputName: model.inputName, shape: model.inputShape, inputFile });
+export interface FloorSpec {
+  readonly model: { file: string; inputName: string; inputShape: readonly number[] };
+  /** Raw float32 input of one request (the floor runs on it instead of decoding the request). */
+  readonly inputFile: string;
+  /** 0: one session on the main thread; N: N worker threads (refs/ort-runner.ts). */
+  readonly workers: number;
+}
+
+/** The node:http2 + onnxruntime floor (refs/http2-ort.ts) of a gRPC scenario. */
+export function startHttp2Floor(responseFile: string, floor: FloorSpec): Promise<RunningReference> {
+  return startReference('refs/http2-ort.js', { responseFile, ...floorParams(floor) });
+}
+
+/** The node:http + onnxruntime floor (refs/http-ort.ts) of a REST scenario. */
+export function startHttpFloor(responseFile: string, contentType: string, headers: Record<string, string>, floor: FloorSpec): Promise<RunningReference> {
+  return startReference('refs/http-ort.js', { responseFile, contentType, headers, ...floorParams(floor) });
+}
+
+function floorParams(f: FloorSpec): Record<string, unknown> {
+  return { modelFile: f.model.file, inputName: f.model.inputName, shape: f.model.inputShape, inputFile: f.inputFile, workers: f.workers };
 }
 
 export function startBareHttp(responseFile: string, contentType: string, headers: Record<string, string>, parse: 'none' | 'naive-json'): Promise<RunningReference> {

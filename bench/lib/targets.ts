@@ -11,9 +11,9 @@ function lookupIn(rows: readonly Row[]): Lookup {
     rows.find((r) => r.kind === 'tsms' && r.model === model && r.api === api && r.concurrency === c && r.variant === variant && r.connections === connections);
 }
 
-/** The node:http2 + onnxruntime floor row of a gRPC scenario at 8 in flight. */
+/** The floor row (node:http2 or node:http + onnxruntime) of a scenario at 8 in flight. */
 function floorRow(rows: readonly Row[], model: string, api: string): Row | undefined {
-  return rows.find((r) => r.kind === 'http2-ort' && r.model === model && r.api === api && r.concurrency === 8 && r.status === 'ok');
+  return rows.find((r) => r.kind === 'floor' && r.model === model && r.api === api && r.concurrency === 8 && r.status === 'ok');
 }
 
 const fmt = (v: number, digits = 2) => (Number.isFinite(v) ? v.toFixed(digits) : '–');
@@ -29,15 +29,15 @@ function ratioTarget(id: string, text: string, row: Row | undefined, ratio: 'inp
   const bare = row.ratios.bare;
   if (ratio === 'inproc' && bare && bare.value > 0) note += `; bare transport alone reached ${fmt(r.value / bare.value)}× in-process`;
   const floorRatio = floor?.ratios[ratio];
-  if (floorRatio) note += `; node:http2 + onnxruntime alone (no API code) reached ${fmt(floorRatio.value)}× ${ratio === 'inproc' ? 'in-process' : floorRatio.against}`;
+  if (floor && floorRatio) note += `; ${floor.server.replace('limit: ', '')} alone (no API code) reached ${fmt(floorRatio.value)}× ${ratio === 'inproc' ? 'in-process' : floorRatio.against}`;
   return { id, text, goal: goalText, value: `${fmt(r.value)}×`, pass: r.value >= goal, note };
 }
 
 export function evaluateTargets(rows: readonly Row[], eld: EldResult | undefined, memory: readonly MemoryResult[]): TargetResult[] {
   const row = lookupIn(rows);
   const out: TargetResult[] = [
-    ratioTarget('cnn-grpc', 'TFS gRPC Predict, cnn, 8 in flight vs in-process', row('cnn', 'tfs-grpc', 8), 'inproc', 0.95),
-    ratioTarget('cnn-kserve-rest', 'KServe REST binary, cnn, 8 in flight vs in-process', row('cnn', 'kserve-rest-bin', 8), 'inproc', 0.95),
+    ratioTarget('cnn-grpc', 'TFS gRPC Predict, cnn, 8 in flight vs in-process', row('cnn', 'tfs-grpc', 8), 'inproc', 0.95, floorRow(rows, 'cnn', 'tfs-grpc')),
+    ratioTarget('cnn-kserve-rest', 'KServe REST binary, cnn, 8 in flight vs in-process', row('cnn', 'kserve-rest-bin', 8), 'inproc', 0.95, floorRow(rows, 'cnn', 'kserve-rest-bin')),
     ratioTarget('json-150k', 'TFS REST JSON, 150k floats (cnn), 8 in flight vs naive JSON.parse server', row('cnn', 'tfs-rest-json', 8), 'naive-json', 3),
     ratioTarget('dummy-grpc', 'TFS gRPC, dummy, 8 in flight vs bare grpc-js', row('dummy', 'tfs-grpc', 8), 'bare', 0.9, floorRow(rows, 'dummy', 'tfs-grpc')),
     ratioTarget('dummy-kserve-grpc', 'KServe gRPC, dummy, 8 in flight vs bare grpc-js', row('dummy', 'kserve-grpc', 8), 'bare', 0.9, floorRow(rows, 'dummy', 'kserve-grpc')),

@@ -1,37 +1,27 @@
 /**
  * Floor of a gRPC model server in Node: a node:http2 server (no grpc-js, no API code) that reads
  * each request, runs onnxruntime-node once on the model's bench input (a fixed tensor: nothing is
- * decoded) and answers the pre-encoded reply tsms sent, framed, with grpc-status 0. What a server
- * cannot go below on this transport plus this runtime; tsms's dummy and 12 MB gRPC rows are read
- * against it.
+ * decoded; refs/ort-runner.ts, on the main thread or in worker threads) and answers the pre-encoded
+ * reply tsms sent, framed, with grpc-status 0. What a server cannot go below on this transport plus
+ * this runtime; tsms's dummy, cnn and 12 MB gRPC rows are read against it.
  *   node dist/bench/refs/http2-ort.js '<json Params>'   → prints "READY"
  */
 import { readFileSync } from 'node:fs';
 import http2 from 'node:http2';
-import * as ort from 'onnxruntime-node';
 import { defaultHttp2Tuning } from '../../src/api/grpc/http2-tuning.js';
 import { frame } from '../lib/codec/grpc-frame.js';
-import { referenceSessionOptions } from '../lib/ort-options.js';
+import { startOrtRunner, type OrtRunnerParams } from './ort-runner.js';
 
-interface Params {
+interface Params extends OrtRunnerParams {
   readonly port: number;
   /** The reply message tsms sent (unframed), as for bare-grpc.js. */
   readonly responseFile: string;
-  readonly modelFile: string;
-  readonly inputName: string;
-  readonly shape: readonly number[];
-  /** Raw little-endian float32 file holding one request's input. */
-  readonly inputFile: string;
 }
 
 const params = JSON.parse(process.argv[2]!) as Params;
 const framed = frame(readFileSync(params.responseFile));
-
-const raw = readFileSync(params.inputFile);
-const input = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
-// The same session options as the in-process limit (one session on the main thread, intraOp 1).
-const session = await ort.InferenceSession.create(params.modelFile, referenceSessionOptions(1));
-let sink = 0; // keeps the run's result observable
+const runner = await startOrtRunner(params);
+let runs = 0;
 
 // The HTTP/2 windows and frame size tsms uses (without them a 12 MB request waits on 64 KB windows),
 // and grpc-js's session memory limit (node's default of 10 MB refuses new streams while 12 MB
@@ -51,9 +41,9 @@ server.on('session', (session) => {
 server.on('stream', (stream) => {
   stream.on('data', () => {});
   stream.on('end', () => {
-    session.run({ [params.inputName]: new ort.Tensor('float32', input, [...params.shape]) }).then(
-      (out) => {
-        sink += Object.keys(out).length;
+    runner.run().then(
+      () => {
+        runs++;
         if (stream.destroyed) return;
         stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
         stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
@@ -69,7 +59,7 @@ server.on('stream', (stream) => {
 });
 server.listen(params.port, '127.0.0.1', () => process.stdout.write('READY\n'));
 process.on('SIGTERM', () => {
-  process.stderr.write(`runs answered: ${sink}\n`);
+  process.stderr.write(`runs answered: ${runs}\n`);
   server.close(() => process.exit(0));
   setTimeout(() => process.exit(0), 1000).unref();
 });
