@@ -97,13 +97,17 @@ export class Router {
 function decodeParams(groups: Record<string, string | undefined> | undefined): Record<string, string> {
   const params: Record<string, string> = {};
   if (!groups) return params;
-  for (const [key, raw] of Object.entries(groups)) {
+  for (const key in groups) {
+    const raw = groups[key];
     if (raw === undefined) continue;
-    let value: string;
-    try {
-      value = decodeURIComponent(raw);
-    } catch {
-      throw servingError('REST_INVALID_URL');
+    let value = raw;
+    // Most names have nothing to decode; decodeURIComponent would still copy them.
+    if (raw.includes('%')) {
+      try {
+        value = decodeURIComponent(raw);
+      } catch {
+        throw servingError('REST_INVALID_URL');
+      }
     }
     // A decoded NUL or slash could only be an attack on something that builds paths from names.
     if (value.includes('\0') || value.includes('/')) throw servingError('REST_INVALID_URL');

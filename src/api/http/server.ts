@@ -25,6 +25,7 @@ import { Router, type HttpResponse, type ReadBodyOptions, type RequestContext } 
 import { CONSOLE_STATIC_PATHS, registerConsoleRoutes } from '../../console/routes.js';
 import { createRestListener } from './tls.js';
 import { countRequest } from '../../core/gc-pacing.js';
+import { abortControllers } from '../../core/abort-pool.js';
 
 export interface HttpServerOptions {
   readonly address: string;
@@ -95,8 +96,18 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     let bodyRead = false;
     let reusableBody: Buffer | undefined;
     let controller: AbortController | undefined;
+    let handlerDone = false;
+    let socketDone = false;
+    // The body's memory and the signal are reused by later requests once both the handler and the
+    // response are over (a handler that streams may still be writing after it returned).
+    const release = () => {
+      if (reusableBody) bodyBuffers.give(reusableBody);
+      if (controller) abortControllers.give(controller);
+    };
     res.once('close', () => {
+      socketDone = true;
       if (!res.writableFinished) controller?.abort(servingError('REQUEST_CANCELLED'));
+      if (handlerDone) release();
     });
 
     let response: HttpResponse | undefined = checkApiKey(opts.apiKey, req, path, consolePaths);
@@ -108,7 +119,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
       const match = router.match(method, path);
       if (match.kind === 'not-found') throw servingError('REST_INVALID_URL');
       if (match.kind === 'method-not-allowed') throw servingError('REST_UNSUPPORTED_METHOD');
-      controller = new AbortController();
+      controller = abortControllers.take();
       const ctx: RequestContext = {
         req,
         res,
@@ -129,12 +140,8 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     } catch (err) {
       response = errorResponse(err, logger);
     }
-    if (reusableBody) {
-      // The handler is done with it; the response may still be going out, so wait for the socket.
-      const body = reusableBody;
-      if (res.closed) bodyBuffers.give(body);
-      else res.once('close', () => bodyBuffers.give(body));
-    }
+    handlerDone = true;
+    if (socketDone) release();
     if (!response || res.headersSent || res.destroyed) return;
     writeResponse(req, res, response, bodyRead);
   }
