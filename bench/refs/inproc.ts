@@ -6,11 +6,9 @@
  * with its own session (intraOp N), the C in-flight runs split between them (node-perf §2.3: the
  * best way to use 2 cores for a compute-bound model). Prints one JSON line with the result.
  */
-import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import * as ort from 'onnxruntime-node';
-import { referenceSessionOptions } from '../lib/ort-options.js';
+import { openBenchSession } from './ort-runner.js';
 
 export interface InprocParams {
   readonly modelFile: string;
@@ -46,10 +44,7 @@ export interface InprocResult {
 
 /** Runs `concurrency` closed loops on one session: warm-up, then a timed window. */
 async function closedLoop(p: InprocParams, intraOp: number, concurrency: number): Promise<LoopResult> {
-  const session = await ort.InferenceSession.create(p.modelFile, referenceSessionOptions(intraOp));
-  const raw = readFileSync(p.inputFile);
-  const data = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
-  const feed = { [p.inputName]: new ort.Tensor('float32', data, [...p.shape]) };
+  const session = await openBenchSession(p, intraOp);
   const latenciesUs: number[] = [];
   let requests = 0;
   let measuring = false;
@@ -57,7 +52,7 @@ async function closedLoop(p: InprocParams, intraOp: number, concurrency: number)
   const loop = async () => {
     while (performance.now() < stopAt) {
       const t0 = performance.now();
-      await session.run(feed);
+      await session.run();
       if (measuring) {
         latenciesUs.push((performance.now() - t0) * 1000);
         requests++;

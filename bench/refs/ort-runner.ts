@@ -31,17 +31,25 @@ interface WorkerInit {
   readonly ortRunner: OrtRunnerParams;
 }
 
-async function openSession(p: OrtRunnerParams): Promise<() => Promise<unknown>> {
-  const session = await ort.InferenceSession.create(p.modelFile, referenceSessionOptions(1));
+export interface BenchSession {
+  /** One run on the bench input. */
+  run(): Promise<unknown>;
+  release(): Promise<void>;
+}
+
+/** A session on the model with the server's session options, fed the bench input (also refs/inproc.ts). */
+export async function openBenchSession(p: Omit<OrtRunnerParams, 'workers'>, intraOp: number): Promise<BenchSession> {
+  const session = await ort.InferenceSession.create(p.modelFile, referenceSessionOptions(intraOp));
   const raw = readFileSync(p.inputFile);
   const input = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
-  return () => session.run({ [p.inputName]: new ort.Tensor('float32', input, [...p.shape]) });
+  const feed = { [p.inputName]: new ort.Tensor('float32', input, [...p.shape]) };
+  return { run: () => session.run(feed), release: () => session.release() };
 }
 
 export async function startOrtRunner(p: OrtRunnerParams): Promise<OrtRunner> {
   if (p.workers <= 0) {
-    const run = await openSession(p);
-    return { run: async () => void (await run()) };
+    const session = await openBenchSession(p, 1);
+    return { run: async () => void (await session.run()) };
   }
   const idle: Worker[] = [];
   const waiting: { resolve: () => void; reject: (err: Error) => void }[] = [];
@@ -82,9 +90,9 @@ export async function startOrtRunner(p: OrtRunnerParams): Promise<OrtRunner> {
 
 // A worker of startOrtRunner: "ready" once its session exists, then one reply per run request.
 if (!isMainThread && (workerData as Partial<WorkerInit> | undefined)?.ortRunner) {
-  const run = await openSession((workerData as WorkerInit).ortRunner);
+  const session = await openBenchSession((workerData as WorkerInit).ortRunner, 1);
   parentPort!.on('message', () => {
-    run().then(
+    session.run().then(
       () => parentPort!.postMessage(null),
       (err: unknown) => parentPort!.postMessage(String(err)),
     );
