@@ -122,6 +122,10 @@ describe('REST server HTTP mechanics', () => {
       const third = await request(server.port, { method: 'POST', path: '/v1/models/echo:predict', body: predictBody, agent });
       assert.deepEqual([status.status, missing.status, third.status], [200, 404, 200]);
       assert.deepEqual([status.reusedSocket, missing.reusedSocket, third.reusedSocket], [true, true, true]);
+      // An error answered to a GET at once (before node saw the request end) has nothing unread either.
+      const missingGet = await request(server.port, { path: '/v1/models/nosuch', agent });
+      const fourth = await request(server.port, { path: '/v1/models/echo', agent });
+      assert.deepEqual([missingGet.status, missingGet.headers.connection, fourth.status, fourth.reusedSocket], [404, 'keep-alive', 200, true]);
     } finally {
       agent.destroy();
     }

@@ -147,17 +147,23 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
   }
 
   function writeResponse(req: http.IncomingMessage, res: http.ServerResponse, response: HttpResponse, bodyRead: boolean): void {
-    const chunks = typeof response.body === 'string' ? [Buffer.from(response.body)] : isChunkList(response.body) ? response.body : [response.body];
+    const body = response.body;
+    // A text body goes to node as it is: node then sends it joined to the header text in one write,
+    // where a Buffer of it cost an allocation, an encoding pass and a two-part writev.
+    const chunks = typeof body === 'string' ? undefined : isChunkList(body) ? body : [body];
     let length = 0;
-    for (const c of chunks) length += c.byteLength;
+    if (chunks) for (const c of chunks) length += c.byteLength;
+    else length = Buffer.byteLength(body as string);
     res.statusCode = response.status;
     res.setHeader('Content-Type', JSON_CONTENT_TYPE);
     if (response.headers) for (const [k, v] of Object.entries(response.headers)) res.setHeader(k, v);
     res.setHeader('Content-Length', length);
     // A body left unread (refused, or never needed) is not worth receiving: close instead of draining.
-    const unread = !req.complete && (bodyRead || Number(req.headers['content-length'] ?? Infinity) > DRAIN_MAX_BYTES);
+    const unread = !req.complete && (bodyRead || declaredBodyBytes(req) > DRAIN_MAX_BYTES);
     if (closing || unread) res.setHeader('Connection', 'close');
-    if (chunks.length === 1) {
+    if (!chunks) {
+      res.end(body as string);
+    } else if (chunks.length === 1) {
       res.end(chunks[0]);
     } else {
       // Corked, the chunks leave in one writev: no joined copy of large tensors.
@@ -203,6 +209,16 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
       return closed;
     },
   };
+}
+
+/**
+ * The body size a request announced: its Content-Length, unknown (Infinity) when chunked, and 0
+ * when it has neither (a GET: answered before node marks it complete, it has nothing unread).
+ */
+function declaredBodyBytes(req: http.IncomingMessage): number {
+  const length = req.headers['content-length'];
+  if (length !== undefined) return Number(length);
+  return req.headers['transfer-encoding'] === undefined ? 0 : Infinity;
 }
 
 function isChunkList(body: Uint8Array | readonly Uint8Array[]): body is readonly Uint8Array[] {
