@@ -212,7 +212,7 @@ function plan(ctx: Ctx, scenarios: readonly Scenario[], allLimits: boolean): { r
         const grpcT = APIS[api].transport === 'grpc';
         addLimit('bare', 'bare', grpcT ? 'bare grpc-js' : 'bare node:http',
           () => (grpcT ? startBareGrpc(reply.file) : startBareHttp(reply.file, reply.reply.contentType, { ...reply.reply.headers }, 'none')));
-        const floor: FloorSpec = { model: ctx.models.get(model)!, inputFile: ctx.inputFiles.get(model)!, workers: floorWorkers(model) };
+        const floor = floorSpec(ctx, model);
         const floorThreads = floor.workers > 0 ? ` (${floor.workers} worker threads)` : '';
         addLimit('floor', 'floor', `${grpcT ? 'node:http2' : 'node:http'} + onnxruntime${floorThreads}`,
           () => (grpcT ? startHttp2Floor(reply.file, floor) : startHttpFloor(reply.file, reply.reply.contentType, { ...reply.reply.headers }, floor)));
@@ -222,6 +222,11 @@ function plan(ctx: Ctx, scenarios: readonly Scenario[], allLimits: boolean): { r
     }
   }
   return { rows, inprocItems, groups };
+}
+
+/** The floor (refs/ort-runner.ts) of a model: its file, the bench input, and where it runs. */
+function floorSpec(ctx: Ctx, model: string): FloorSpec {
+  return { model: ctx.models.get(model)!, inputFile: ctx.inputFiles.get(model)!, workers: floorWorkers(model) };
 }
 
 function runInproc(ctx: Ctx, model: string, concurrency: number, cfg: InprocConfig): Promise<Measurement> {
@@ -440,8 +445,7 @@ async function measureMemory(ctx: Ctx): Promise<MemoryResult[]> {
     if (grpc) {
       try {
         const reply = ctx.replyFiles.get(pairKey(model, api))!;
-        const floorSpec: FloorSpec = { model: m, inputFile: ctx.inputFiles.get(model)!, workers: floorWorkers(model) };
-        const floor = await withReference(() => startHttp2Floor(reply.file, floorSpec), (ref) => memoryPhases(ref.child.pid, gen, spec(ref.port), first, second));
+        const floor = await withReference(() => startHttp2Floor(reply.file, floorSpec(ctx, model)), (ref) => memoryPhases(ref.child.pid, gen, spec(ref.port), first, second));
         result = { ...result, floorGrowthMB: floor.peakSecondMB - floor.peakFirstMB };
       } catch (err) {
         log(`  memory floor for ${model}: ${(err as Error).message.split('\n')[0]}`);

@@ -112,9 +112,9 @@ export function startHttp2Floor(responseFile: string, floor: FloorSpec): Promise
   return startReference('refs/http2-ort.js', { responseFile, ...floorParams(floor) });
 }
 
-/** The node:http + onnxruntime floor (refs/http-ort.ts) of a REST scenario. */
+/** The node:http + onnxruntime floor (refs/bare-http.ts plus one run) of a REST scenario. */
 export function startHttpFloor(responseFile: string, contentType: string, headers: Record<string, string>, floor: FloorSpec): Promise<RunningReference> {
-  return startReference('refs/http-ort.js', { responseFile, contentType, headers, ...floorParams(floor) });
+  return startReference('refs/bare-http.js', { responseFile, contentType, headers, parse: 'none', floor: floorParams(floor) });
 }
 
 function floorParams(f: FloorSpec): Record<string, unknown> {

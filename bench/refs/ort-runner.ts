@@ -1,5 +1,5 @@
 /**
- * The inference of the bench's floor servers (refs/http2-ort.ts, refs/http-ort.ts): one
+ * The inference of the bench's floor servers (refs/http2-ort.ts, refs/bare-http.ts with `floor`): one
  * onnxruntime-node run per request on the model's fixed bench input, so the floor pays for the
  * runtime and nothing else (no decoding, no copy of the request's tensor).
  * - `workers` 0: one session on the main thread, intraOp 1 (tiny and memory-bound models: a thread

@@ -150,10 +150,10 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     const body = response.body;
     // A text body goes to node as it is: node then sends it joined to the header text in one write,
     // where a Buffer of it cost an allocation, an encoding pass and a two-part writev.
-    const chunks = typeof body === 'string' ? undefined : isChunkList(body) ? body : [body];
+    const payload = typeof body === 'string' || isChunkList(body) ? body : [body];
     let length = 0;
-    if (chunks) for (const c of chunks) length += c.byteLength;
-    else length = Buffer.byteLength(body as string);
+    if (typeof payload === 'string') length = Buffer.byteLength(payload);
+    else for (const c of payload) length += c.byteLength;
     res.statusCode = response.status;
     res.setHeader('Content-Type', JSON_CONTENT_TYPE);
     if (response.headers) for (const [k, v] of Object.entries(response.headers)) res.setHeader(k, v);
@@ -161,14 +161,14 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     // A body left unread (refused, or never needed) is not worth receiving: close instead of draining.
     const unread = !req.complete && (bodyRead || declaredBodyBytes(req) > DRAIN_MAX_BYTES);
     if (closing || unread) res.setHeader('Connection', 'close');
-    if (!chunks) {
-      res.end(body as string);
-    } else if (chunks.length === 1) {
-      res.end(chunks[0]);
+    if (typeof payload === 'string') {
+      res.end(payload);
+    } else if (payload.length === 1) {
+      res.end(payload[0]);
     } else {
       // Corked, the chunks leave in one writev: no joined copy of large tensors.
       res.cork();
-      for (const c of chunks) res.write(c);
+      for (const c of payload) res.write(c);
       res.end();
     }
     if (unread) {
